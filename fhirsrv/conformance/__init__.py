@@ -1,0 +1,1 @@
+"""FHIR conformance content: package loading and the canonical registry."""

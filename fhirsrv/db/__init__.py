@@ -1,0 +1,1 @@
+"""Database: the embedded Postgres launcher, the connection pool and migrations."""
