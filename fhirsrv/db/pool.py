@@ -13,7 +13,7 @@ def open_pool(conninfo: str, *, min_size: int = 1, max_size: int = 8, name: str 
         max_size=max_size,
         name=name,
         open=False,
-        kwargs={"autocommit": False, "application_name": name},
+        kwargs={"autocommit": False, "application_name": name, "options": "-c TimeZone=UTC"},
         timeout=30,
     )
     pool.open(wait=True, timeout=30)

@@ -1,0 +1,1 @@
+"""Imports every operation module so that each registers itself (see :mod:`.framework`)."""

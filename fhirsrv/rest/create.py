@@ -1,0 +1,26 @@
+"""create (POST [type]), with conditional create (If-None-Exist)."""
+
+from __future__ import annotations
+
+from flask import Response, request
+
+from .checks import known_type, validate_for_write
+from .conditional import single_match
+from .http import check_accept, read_resource_body, services, write_response
+
+
+def create(rtype: str) -> Response:
+    known_type(rtype)
+    check_accept()
+    resource = read_resource_body(rtype)
+    validate_for_write(resource)
+    condition = request.headers.get("If-None-Exist")
+    svc = services()
+    with svc.transaction() as cur:
+        if condition:
+            existing = single_match(cur, rtype, condition, what="If-None-Exist")
+            if existing is not None:
+                stored = svc.store.read(cur, rtype, existing)
+                return write_response(stored, stored.body or "", 200)
+        stored, body = svc.store.create(cur, rtype, resource)
+    return write_response(stored, body, 201)

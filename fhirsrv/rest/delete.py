@@ -1,0 +1,41 @@
+"""delete (logical: a later read answers 410) and conditional delete."""
+
+from __future__ import annotations
+
+from flask import Response, request
+
+from .checks import known_type, valid_id
+from .conditional import single_match
+from .http import fhir_response, parse_etag, services
+
+
+def _deleted_outcome(text: str) -> dict:
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "information", "code": "informational", "diagnostics": text}],
+    }
+
+
+def delete(rtype: str, rid: str) -> Response:
+    known_type(rtype)
+    valid_id(rid)
+    if_match = parse_etag(request.headers.get("If-Match"))
+    svc = services()
+    with svc.transaction() as cur:
+        marker = svc.store.delete(cur, rtype, rid, if_match=if_match)
+    if marker is None:
+        return fhir_response(_deleted_outcome(f"{rtype}/{rid} does not exist or was already deleted"), 200)
+    return fhir_response(
+        _deleted_outcome(f"{rtype}/{rid} deleted (version {marker.version})"), 200, {"ETag": marker.etag}
+    )
+
+
+def conditional_delete(rtype: str) -> Response:
+    known_type(rtype)
+    svc = services()
+    with svc.transaction() as cur:
+        target = single_match(cur, rtype, request.query_string.decode(), what="conditional delete")
+        marker = svc.store.delete(cur, rtype, target) if target is not None else None
+    if marker is None:
+        return fhir_response(_deleted_outcome(f"no {rtype} matched the criteria; nothing deleted"), 200)
+    return fhir_response(_deleted_outcome(f"{rtype}/{target} deleted"), 200, {"ETag": marker.etag})

@@ -1,0 +1,78 @@
+"""The long-lived parts of a running server, built once per process and shared by requests.
+
+The connection pool is opened lazily and re-opened after a fork, so the same application
+object works under the development server, in tests, and in gunicorn workers forked from a
+preloading master (a pool must never be shared across processes).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from .config import Settings
+from .conformance.loader import load_registry
+from .conformance.r4 import R4Model, load_model
+from .conformance.registry import Registry
+from .db.pool import open_pool
+from .store.indexer import Indexer
+from .store.repository import ResourceStore
+
+# (resource) -> OperationOutcome dict. The write path rejects a resource whose outcome has errors.
+ResourceValidator = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass
+class Services:
+    settings: Settings
+    conninfo: str
+    validator: ResourceValidator | None = None
+    _pool: ConnectionPool | None = field(default=None, init=False, repr=False)
+    _pool_pid: int = field(default=0, init=False, repr=False)
+    _pool_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @cached_property
+    def model(self) -> R4Model:
+        return load_model(self.settings.profiles_dir)
+
+    @cached_property
+    def registry(self) -> Registry:
+        return load_registry(self.settings.profiles_dir)
+
+    @cached_property
+    def indexer(self) -> Indexer:
+        return Indexer(self.model)
+
+    @cached_property
+    def store(self) -> ResourceStore:
+        return ResourceStore(self.indexer)
+
+    @property
+    def pool(self) -> ConnectionPool:
+        if self._pool is None or self._pool_pid != os.getpid():
+            with self._pool_lock:
+                if self._pool is None or self._pool_pid != os.getpid():
+                    self._pool = open_pool(
+                        self.conninfo, min_size=self.settings.pool_min, max_size=self.settings.pool_max
+                    )
+                    self._pool_pid = os.getpid()
+        return self._pool
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Cursor]:
+        """One database transaction for one request: committed on success, rolled back on error."""
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            yield cur
+
+    def close(self) -> None:
+        if self._pool is not None and self._pool_pid == os.getpid():
+            self._pool.close()
+        self._pool = None

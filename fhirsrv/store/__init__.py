@@ -1,0 +1,1 @@
+"""Storage: the versioned resource repository, search index extraction and search SQL."""

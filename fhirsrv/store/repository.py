@@ -1,0 +1,289 @@
+"""The resource repository: versioned create, read, update, delete and history in Postgres.
+
+Every write adds a row to ``resource`` (all versions are kept) and flips the ``current`` flag
+of the previous one, and replaces the resource's search index rows — all inside the caller's
+transaction, so a request (or a whole transaction Bundle) is stored all or nothing. Writes to
+one logical resource are serialised with a transaction-scoped advisory lock, which also makes
+concurrent update-as-create of the same id safe.
+
+Bodies are stored as the exact JSON text we return and read back with ``body::text``: no
+model, no float, no re-ordering in between.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from psycopg import Cursor
+
+from .. import fhirjson
+from ..errors import Gone, NotFound, PreconditionFailed
+
+
+class IndexLike(Protocol):
+    patient_ids: list[str]
+
+
+class IndexerLike(Protocol):
+    def extract(self, rtype: str, resource: dict[str, Any]) -> IndexLike: ...
+    def write(self, cur: Cursor, rid: int, index: IndexLike) -> None: ...
+    def remove(self, cur: Cursor, rid: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class Stored:
+    """One stored version, as read from the database (body as text, never re-serialised)."""
+
+    rtype: str
+    id: str
+    version: int
+    last_updated: datetime
+    deleted: bool
+    method: str
+    body: str | None  # exact JSON text; None for a delete marker
+    patient_id: str | None = None
+
+    @property
+    def etag(self) -> str:
+        return f'W/"{self.version}"'
+
+    @property
+    def last_updated_fhir(self) -> str:
+        return format_instant(self.last_updated)
+
+
+def format_instant(moment: datetime) -> str:
+    """FHIR instant with millisecond precision in UTC (what we store: see :func:`now`)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def now() -> datetime:
+    """The server time of a write, truncated to milliseconds so that the stored timestamp and
+    the ``meta.lastUpdated`` text a client sees are the same instant (``_since`` is exact)."""
+    moment = datetime.now(UTC)
+    return moment.replace(microsecond=(moment.microsecond // 1000) * 1000)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def with_server_fields(resource: dict[str, Any], rid: str, version: int, moment: datetime) -> dict[str, Any]:
+    """The resource with the server-owned ``id`` and ``meta.versionId/lastUpdated`` set.
+
+    Everything else keeps its place and text: a client's ``meta.profile``, tags and
+    extensions stay; ``id`` and ``meta`` go where the client put them, or right after
+    ``resourceType`` / ``id`` when absent.
+    """
+    old_meta = resource.get("meta")
+    meta: dict[str, Any] = dict(old_meta) if isinstance(old_meta, dict) else {}
+    meta["versionId"] = str(version)
+    meta["lastUpdated"] = format_instant(moment)
+    if "id" in resource and "meta" in resource:
+        out = dict(resource)
+        out["id"] = rid
+        out["meta"] = meta
+        return out
+    out = {}
+    for key, value in resource.items():
+        if key == "id":
+            out["id"] = rid
+            if "meta" not in resource:
+                out["meta"] = meta
+            continue
+        if key == "meta":
+            if "id" not in out:
+                out["id"] = rid
+            out["meta"] = meta
+            continue
+        out[key] = value
+        if key == "resourceType" and "id" not in resource:
+            out["id"] = rid
+            if "meta" not in resource:
+                out["meta"] = meta
+    if "id" not in out:
+        out = {"id": rid, "meta": meta, **out}
+    return out
+
+
+_SELECT = "SELECT rtype, id, version, last_updated, deleted, method, body::text, patient_id FROM resource"
+
+
+def _row(row: tuple) -> Stored:
+    return Stored(*row)
+
+
+class ResourceStore:
+    """Versioned storage of FHIR resources; every method runs in the caller's transaction."""
+
+    def __init__(self, indexer: IndexerLike) -> None:
+        self.indexer = indexer
+
+    # -- writes ------------------------------------------------------------------------
+    @staticmethod
+    def _lock(cur: Cursor, rtype: str, rid: str) -> None:
+        cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{rtype}/{rid}",))
+
+    @staticmethod
+    def _current(cur: Cursor, rtype: str, rid: str) -> tuple[int, int, bool] | None:
+        cur.execute(
+            "SELECT version, rid, deleted FROM resource WHERE rtype = %s AND id = %s AND current",
+            (rtype, rid),
+        )
+        return cur.fetchone()
+
+    def _insert(
+        self,
+        cur: Cursor,
+        rtype: str,
+        rid: str,
+        version: int,
+        surrogate: int | None,
+        resource: dict[str, Any] | None,
+        method: str,
+        moment: datetime,
+    ) -> tuple[Stored, dict[str, Any] | None]:
+        body_text: str | None = None
+        patient_id: str | None = None
+        stored_resource: dict[str, Any] | None = None
+        index = None
+        if resource is not None:
+            stored_resource = with_server_fields(resource, rid, version, moment)
+            body_text = fhirjson.dumps_str(stored_resource)
+            index = self.indexer.extract(rtype, stored_resource)
+            patient_id = index.patient_ids[0] if index.patient_ids else None
+        if surrogate is None:
+            cur.execute("SELECT nextval('resource_rid_seq')")
+            surrogate = cur.fetchone()[0]
+        else:
+            cur.execute("UPDATE resource SET current = false WHERE rtype = %s AND id = %s AND current", (rtype, rid))
+        cur.execute(
+            "INSERT INTO resource (rtype, id, version, rid, current, deleted, last_updated, method, patient_id, body)"
+            " VALUES (%s, %s, %s, %s, true, %s, %s, %s, %s, %s)",
+            (rtype, rid, version, surrogate, resource is None, moment, method, patient_id, body_text),
+        )
+        if index is not None:
+            self.indexer.write(cur, surrogate, index)
+        else:
+            self.indexer.remove(cur, surrogate)
+        stored = Stored(rtype, rid, version, moment, resource is None, method, body_text, patient_id)
+        return stored, stored_resource
+
+    def create(
+        self, cur: Cursor, rtype: str, resource: dict[str, Any], *, moment: datetime | None = None
+    ) -> tuple[Stored, dict[str, Any]]:
+        """Store a new resource under a fresh server id (version 1)."""
+        stored, body = self._insert(cur, rtype, new_id(), 1, None, resource, "POST", moment or now())
+        assert body is not None
+        return stored, body
+
+    def update(
+        self,
+        cur: Cursor,
+        rtype: str,
+        rid: str,
+        resource: dict[str, Any],
+        *,
+        if_match: int | None = None,
+        moment: datetime | None = None,
+    ) -> tuple[Stored, dict[str, Any], bool]:
+        """Store a new version (or the first one: update-as-create). Returns (stored, body, created)."""
+        self._lock(cur, rtype, rid)
+        current = self._current(cur, rtype, rid)
+        if if_match is not None and (current is None or current[0] != if_match or current[2]):
+            have = "no version" if current is None else f"version {current[0]}"
+            raise PreconditionFailed(
+                f"If-Match asked for version {if_match} of {rtype}/{rid}, but the server has {have}; "
+                "read the resource again and retry with its current ETag"
+            )
+        version = 1 if current is None else current[0] + 1
+        surrogate = None if current is None else current[1]
+        created = current is None or current[2]
+        stored, body = self._insert(cur, rtype, rid, version, surrogate, resource, "PUT", moment or now())
+        assert body is not None
+        return stored, body, created
+
+    def delete(
+        self, cur: Cursor, rtype: str, rid: str, *, if_match: int | None = None, moment: datetime | None = None
+    ) -> Stored | None:
+        """Logically delete; returns the delete marker, or None when there was nothing to delete."""
+        self._lock(cur, rtype, rid)
+        current = self._current(cur, rtype, rid)
+        if if_match is not None and (current is None or current[0] != if_match):
+            raise PreconditionFailed(f"If-Match asked for version {if_match} of {rtype}/{rid}, which is not current")
+        if current is None or current[2]:
+            return None
+        stored, _ = self._insert(cur, rtype, rid, current[0] + 1, current[1], None, "DELETE", moment or now())
+        return stored
+
+    # -- reads -------------------------------------------------------------------------
+    def read(self, cur: Cursor, rtype: str, rid: str) -> Stored:
+        """The current version; NotFound or Gone (deleted) otherwise."""
+        cur.execute(_SELECT + " WHERE rtype = %s AND id = %s AND current", (rtype, rid))
+        row = cur.fetchone()
+        if row is None:
+            raise NotFound(f"{rtype}/{rid} is not known to this server")
+        stored = _row(row)
+        if stored.deleted:
+            raise Gone(
+                f"{rtype}/{rid} was deleted (version {stored.version})",
+                headers={"ETag": stored.etag},
+            )
+        return stored
+
+    def find_current(self, cur: Cursor, rtype: str, rid: str) -> Stored | None:
+        cur.execute(_SELECT + " WHERE rtype = %s AND id = %s AND current AND NOT deleted", (rtype, rid))
+        row = cur.fetchone()
+        return _row(row) if row else None
+
+    def vread(self, cur: Cursor, rtype: str, rid: str, version: int) -> Stored:
+        cur.execute(_SELECT + " WHERE rtype = %s AND id = %s AND version = %s", (rtype, rid, version))
+        row = cur.fetchone()
+        if row is None:
+            raise NotFound(f"{rtype}/{rid} has no version {version}")
+        stored = _row(row)
+        if stored.deleted:
+            raise Gone(f"version {version} of {rtype}/{rid} is a deletion")
+        return stored
+
+    def history(
+        self,
+        cur: Cursor,
+        *,
+        rtype: str | None = None,
+        rid: str | None = None,
+        since: datetime | None = None,
+        at: datetime | None = None,
+        count: int = 20,
+        offset: int = 0,
+    ) -> tuple[list[Stored], int]:
+        """Versions newest first, with the total count of matching versions."""
+        where: list[str] = []
+        args: list[Any] = []
+        if rtype is not None:
+            where.append("rtype = %s")
+            args.append(rtype)
+        if rid is not None:
+            where.append("id = %s")
+            args.append(rid)
+        if since is not None:
+            where.append("last_updated >= %s")
+            args.append(since)
+        if at is not None:
+            where.append("last_updated <= %s")
+            args.append(at)
+        clause = (" WHERE " + " AND ".join(where)) if where else ""
+        cur.execute("SELECT count(*) FROM resource" + clause, args)
+        total = cur.fetchone()[0]
+        cur.execute(
+            _SELECT + clause + " ORDER BY last_updated DESC, rtype, id, version DESC LIMIT %s OFFSET %s",
+            [*args, count, offset],
+        )
+        return [_row(r) for r in cur.fetchall()], total
+
+    def exists(self, cur: Cursor, rtype: str, rid: str) -> bool:
+        cur.execute("SELECT 1 FROM resource WHERE rtype = %s AND id = %s AND current AND NOT deleted", (rtype, rid))
+        return cur.fetchone() is not None

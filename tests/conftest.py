@@ -1,0 +1,58 @@
+"""Shared fixtures: a real Postgres and the server on a real HTTP socket (loopback)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from fhirsrv.app import create_app
+from fhirsrv.config import Settings
+
+from .pg import test_database
+
+
+@pytest.fixture(scope="session")
+def conninfo() -> Iterator[str]:
+    with test_database() as info:
+        yield info
+
+
+@pytest.fixture(scope="session")
+def app(conninfo: str):
+    settings = Settings.from_env().with_(database_url=conninfo, max_body_bytes=2 * 1024 * 1024)
+    application = create_app(settings, conninfo=conninfo)
+    yield application
+    application.extensions["fhirsrv"].close()
+
+
+@pytest.fixture(scope="session")
+def base_url(app) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/fhir"
+    server.shutdown()
+
+
+class FhirClient(requests.Session):
+    """requests with the FHIR base URL prefixed and the FHIR media type set."""
+
+    def __init__(self, base: str) -> None:
+        super().__init__()
+        self.base = base
+        self.headers.update({"Accept": "application/fhir+json", "Content-Type": "application/fhir+json"})
+
+    def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+        if not url.startswith("http"):
+            url = f"{self.base}/{url.lstrip('/')}" if url else self.base
+        return super().request(method, url, *args, **kwargs)
+
+
+@pytest.fixture()
+def fhir(base_url: str) -> Iterator[FhirClient]:
+    with FhirClient(base_url) as client:
+        yield client
