@@ -122,7 +122,7 @@ def token_values(value: Any, hint: str | None) -> Iterator[tuple[str | None, str
                     yield coding.get("system"), coding.get("code"), coding.get("display") or text
             if text:
                 yield None, None, text
-        elif kind == "quantity" or isinstance(value.get("value"), int | Decimal):
+        elif kind == "quantity" or isinstance(value.get("value"), int | float | Decimal):
             if value.get("code") is not None or value.get("system") is not None:
                 yield value.get("system"), value.get("code"), value.get("unit")
         elif "value" in value:  # Identifier, ContactPoint

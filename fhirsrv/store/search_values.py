@@ -89,6 +89,8 @@ def to_decimal(value: object) -> Decimal | None:
         return value
     if isinstance(value, int):
         return Decimal(value)
+    if isinstance(value, float):  # not from fhirjson (which gives FhirDecimal), but be kind
+        return Decimal(repr(value))
     if isinstance(value, str):
         try:
             result = Decimal(value.strip())
