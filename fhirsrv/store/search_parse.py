@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from fhirsrv.conformance.r4 import R4Model, SearchParamDef
+from fhirsrv.errors import FhirError
 
 from .search_values import (
     implicit_range,
@@ -48,13 +49,21 @@ SUMMARY_MODES = frozenset({"true", "false", "text", "data", "count"})
 MAX_CHAIN_DEPTH = 4
 
 
-class SearchError(ValueError):
-    """A search the server must answer with 400; ``param`` names the offending parameter."""
+class SearchError(FhirError):
+    """A search the server answers with 400 and an OperationOutcome.
 
-    def __init__(self, message: str, param: str | None = None) -> None:
-        super().__init__(message)
+    ``param`` names the offending query parameter; ``ignorable`` marks the errors that
+    ``Prefer: handling=lenient`` turns into warnings (an unknown or unsupported parameter).
+    """
+
+    status = 400
+
+    def __init__(self, message: str, param: str | None = None, *, ignorable: bool = False) -> None:
+        super().__init__(message, code="not-supported" if ignorable else "invalid",
+                         expression=[param] if param else None)
         self.message = message
         self.param = param
+        self.ignorable = ignorable
 
 
 # -- parsed values ---------------------------------------------------------------------------
@@ -207,7 +216,7 @@ class _Parser:
             try:
                 self._parse_one(request, name, value)
             except SearchError as error:
-                if not self.lenient or error.param is None or not getattr(error, "ignorable", False):
+                if not self.lenient or not error.ignorable:
                     raise
                 request.ignored.append((name, error.message))
         return request
@@ -294,9 +303,7 @@ class _Parser:
         found = [self.model.params_for(t).get(code) for t in rtypes]
         if not found or any(p is None for p in found):
             where = rtypes[0] if len(rtypes) == 1 else "every type searched"
-            error = SearchError(f"unknown search parameter {code!r} for {where}", name)
-            error.ignorable = True  # type: ignore[attr-defined]
-            raise error
+            raise SearchError(f"unknown search parameter {code!r} for {where}", name, ignorable=True)
         kinds = {p.type for p in found if p is not None}
         if len(kinds) > 1:
             raise SearchError(f"{code} has different types across the types searched", name)
@@ -310,9 +317,7 @@ class _Parser:
         head, dot, rest = name.partition(".")
         code, _, modifier = head.partition(":")
         if code in UNSUPPORTED_PARAMS:
-            error = SearchError(f"the {code} parameter is not supported by this server", name)
-            error.ignorable = True  # type: ignore[attr-defined]
-            raise error
+            raise SearchError(f"the {code} parameter is not supported by this server", name, ignorable=True)
         if code == "_id":
             return self._id_filter(name, modifier, value)
         if code == "_lastUpdated":
