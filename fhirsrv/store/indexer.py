@@ -283,17 +283,19 @@ class Indexer:
         return found
 
     # -- storage --------------------------------------------------------------------------------
-    def write(self, cur: Any, rid: int, index: ResourceIndex) -> None:
-        """Replace every index row of ``rid`` in one statement (runs in the caller's transaction).
+    def write(self, cur: Any, rid: int, index: ResourceIndex, *, replace: bool = True) -> None:
+        """Store the index rows of ``rid`` in one statement (in the caller's transaction).
 
-        One round trip per resource: a data-modifying CTE per table deletes the old rows,
-        another inserts the new ones from column arrays (``unnest``).
+        One round trip per resource: a data-modifying CTE per table deletes the old rows
+        (skipped with ``replace=False``, for a resource created in this transaction), another
+        inserts the new ones from column arrays (``unnest``).
         """
         parts: list[str] = []
         params: list[Any] = []
-        for table in INDEX_TABLES:
-            parts.append(f"d_{table} AS (DELETE FROM {table} WHERE rid = %s)")
-            params.append(rid)
+        if replace:
+            for table in INDEX_TABLES:
+                parts.append(f"d_{table} AS (DELETE FROM {table} WHERE rid = %s)")
+                params.append(rid)
         for attribute, (table, columns, types) in TABLE_COLUMNS.items():
             rows = getattr(index, attribute)
             if not rows:
@@ -301,11 +303,12 @@ class Indexer:
             arrays = ", ".join(f"%s::{t}[]" for t in ("text", *types))
             parts.append(
                 f"i_{table} AS (INSERT INTO {table} (rid, rtype, param, {', '.join(columns)}) "
-                f"SELECT %s, %s, * FROM unnest({arrays}))"
+                f"SELECT %s::bigint, %s, * FROM unnest({arrays}))"
             )
             params.extend([rid, index.rtype])
             params.extend(list(column) for column in zip(*rows, strict=True))
-        cur.execute("WITH " + ", ".join(parts) + " SELECT 1", params)
+        if parts:
+            cur.execute("WITH " + ", ".join(parts) + " SELECT 1", params)
 
     def remove(self, cur: Any, rid: int) -> None:
         """Delete every index row of ``rid`` (a deleted resource is not searchable)."""
