@@ -49,11 +49,11 @@ def _search(rtype: str | None, path: str) -> Response:
     check_accept()
     svc = services()
     lenient = prefer("handling") == "lenient"
-    search = SearchRequest.parse(rtype, _request_params(), svc.model, lenient)
+    base = base_url()
+    search = SearchRequest.parse(rtype, _request_params(), svc.model, lenient, base)
     with svc.transaction() as cur:
         result = execute(cur, search, page_size=svc.settings.default_page_size,
                          max_page_size=svc.settings.max_page_size)
-    base = base_url()
     entries = [_entry(base, m, "match", search) for m in result.matches]
     entries += [_entry(base, m, "include", search) for m in result.includes]
     if result.ignored:

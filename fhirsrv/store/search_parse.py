@@ -191,15 +191,19 @@ class SearchRequest:
 
     @classmethod
     def parse(
-        cls, rtype: str | None, params: list[tuple[str, str]], model: R4Model, lenient: bool = False
+        cls, rtype: str | None, params: list[tuple[str, str]], model: R4Model, lenient: bool = False,
+        base_url: str | None = None,
     ) -> SearchRequest:
-        return _Parser(model, lenient).parse(rtype, params)
+        """Parse and check a search; ``base_url`` (this server's) makes absolute references
+        to it match the relative references stored."""
+        return _Parser(model, lenient, base_url).parse(rtype, params)
 
 
 class _Parser:
-    def __init__(self, model: R4Model, lenient: bool) -> None:
+    def __init__(self, model: R4Model, lenient: bool, base_url: str | None = None) -> None:
         self.model = model
         self.lenient = lenient
+        self.base_url = base_url.rstrip("/") + "/" if base_url else None
 
     # -- entry ------------------------------------------------------------------------------
     def parse(self, rtype: str | None, params: list[tuple[str, str]]) -> SearchRequest:
@@ -391,11 +395,18 @@ class _Parser:
             return ParamFilter(param.code, param.type, None, values, component_types=component_types)
         kind = "token" if modifier == "identifier" else param.type
         values = tuple(
-            _parse_value(name, kind, modifier or None, v, target_type) for v in split_keep_escapes(value, ",")
+            _parse_value(name, kind, modifier or None, self._local(kind, v), target_type)
+            for v in split_keep_escapes(value, ",")
         )
         if any(v is None for v in values):
             raise SearchError(f"{name}: empty value", name)
         return ParamFilter(param.code, param.type, modifier or None, values, target_type)
+
+    def _local(self, kind: str, text: str) -> str:
+        """An absolute reference to this server, made relative (``[base]/Patient/1`` -> ``Patient/1``)."""
+        if kind == "reference" and self.base_url and text.startswith(self.base_url):
+            return text[len(self.base_url):]
+        return text
 
     def _composite(self, name: str, component_types: tuple[str, ...], text: str) -> CompositeValue:
         pieces = split_keep_escapes(text, "$")

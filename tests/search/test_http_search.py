@@ -114,3 +114,9 @@ def test_conditional_create_uses_search(fhir):
     assert first.status_code == 201 and second.status_code == 200
     bad = fhir.post("Patient", json=body, headers={"If-None-Exist": "nonsense=1"})
     assert bad.status_code == 400
+
+
+def test_absolute_reference_to_this_server_matches(fhir, seeded, base_url):
+    tag, pid = seeded
+    body = fhir.get(f"Observation?subject={base_url}/Patient/{pid}&_summary=count").json()
+    assert body["total"] == 5
