@@ -132,6 +132,18 @@ def token_values(value: Any, hint: str | None) -> Iterator[tuple[str | None, str
             yield value.get("system"), value.get("code"), value.get("display")
 
 
+def identifier_type_rows(value: Any) -> Iterator[tuple[str | None, str, None]]:
+    """For ``:of-type`` (search.html): (type system, "type-code|value") of a typed Identifier."""
+    if not isinstance(value, dict) or not isinstance(value.get("value"), str):
+        return
+    identifier_type = value.get("type")
+    if not isinstance(identifier_type, dict):
+        return
+    for coding in identifier_type.get("coding", ()):
+        if isinstance(coding, dict) and coding.get("code"):
+            yield coding.get("system"), f"{coding['code']}|{value['value']}", None
+
+
 def date_values(value: Any, hint: str | None) -> Iterator[tuple[datetime, datetime]]:
     """[low, high) of a date, dateTime, instant, Period or Timing."""
     if isinstance(value, str):
@@ -341,6 +353,7 @@ def _add_rows(index: ResourceIndex, param: str, param_type: str, nodes: list[Nod
             for system, code, text in convert(value, hint):
                 if code is not None or text:
                     rows.append((param, system, code, normalize_string(text) if text else None, grp))
+            rows.extend((f"{param}:of-type", *row, grp) for row in identifier_type_rows(value))
         elif param_type == "reference":
             for row in convert(value, hint):
                 rows.append((param, *row, grp))

@@ -30,7 +30,7 @@ ORDERED_TYPES = frozenset({"date", "number", "quantity"})
 # search.html, "Modifiers": what each parameter type accepts (besides :missing, always allowed).
 MODIFIERS: dict[str, frozenset[str]] = {
     "string": frozenset({"exact", "contains"}),
-    "token": frozenset({"text", "not"}),
+    "token": frozenset({"text", "not", "of-type"}),
     "reference": frozenset({"identifier"}),  # plus :[type]
     "uri": frozenset({"below", "above"}),
     "date": frozenset(),
@@ -38,7 +38,7 @@ MODIFIERS: dict[str, frozenset[str]] = {
     "quantity": frozenset(),
     "composite": frozenset(),
 }
-KNOWN_BUT_UNSUPPORTED_MODIFIERS = frozenset({"in", "not-in", "of-type", "above", "below", "type"})
+KNOWN_BUT_UNSUPPORTED_MODIFIERS = frozenset({"in", "not-in", "above", "below", "type"})
 RESULT_PARAMS = frozenset({
     "_count", "_offset", "_page", "_sort", "_summary", "_total",
     "_elements", "_format", "_pretty", "_contained", "_containedType",
@@ -474,6 +474,11 @@ def _parse_value(name: str, kind: str, modifier: str | None, text: str, target_t
         raw = split_unescaped(text, ",")[0]
         return StringValue(normalize_string(raw), raw)
     if kind == "token":
+        if modifier == "of-type":
+            parts = split_unescaped(text, "|")
+            if len(parts) != 3 or not parts[1] or not parts[2]:
+                raise SearchError(f"{name}={text}: :of-type takes type-system|type-code|identifier-value", name)
+            return TokenValue(parts[0], f"{parts[1]}|{parts[2]}")
         if modifier == "text":
             return TokenValue(None, None, normalize_string(split_unescaped(text, ",")[0]))
         parts = split_unescaped(text, "|")

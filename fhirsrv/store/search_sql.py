@@ -96,7 +96,7 @@ class SqlBuilder:
         if f.type == "composite":
             return _join("OR", [self.composite(f, value, a, rtypes) for value in f.values])
         table = "idx_token" if f.modifier == "identifier" else TABLE_OF_TYPE[f.type]
-        param = f"{f.code}:identifier" if f.modifier == "identifier" else f.code
+        param = f"{f.code}:{f.modifier}" if f.modifier in {"identifier", "of-type"} else f.code
         x = self.alias("x")
         conditions = _join("OR", [value_condition(f.type, f.modifier, v, x, f.target_type) for v in f.values])
         if f.modifier == "not":  # not any of the values, including resources without a value

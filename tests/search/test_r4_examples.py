@@ -138,7 +138,10 @@ def test_examples_are_found_by_each_of_their_search_parameters(stored_examples, 
                 query = row_query(kind, row)
                 if query is None:
                     continue
-                if param.endswith(":identifier"):
+                if param.endswith(":of-type"):
+                    type_code, value = row[2].split("|", 1)
+                    queries.append((param, f"{_escape(row[1] or '')}|{_escape(type_code)}|{_escape(value)}"))
+                elif param.endswith(":identifier"):
                     queries.append((param, query[1]))
                 else:
                     queries.append((param + query[0], query[1]))

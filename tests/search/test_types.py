@@ -14,7 +14,8 @@ def patients(loader):
            "birthDate": "1970-03-25",
            "name": [{"family": "Müller", "given": ["Anna", "Maria"]}],
            "identifier": [{"system": "urn:oid:1.2.3", "value": "A-1",
-                           "type": {"text": "National ID"}}],
+                           "type": {"text": "National ID", "coding": [
+                               {"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "NI"}]}}],
            "telecom": [{"system": "phone", "value": "555-0101"}, {"system": "email", "value": "anna@example.org"}],
            "address": [{"city": "Brussels", "postalCode": "1000"}]})
     L.put({"resourceType": "Patient", "id": L.id("b"), "active": False, "gender": "male",
@@ -64,6 +65,8 @@ def test_token_not_and_text(patients):
     assert ids(patients, "Patient", "gender:not=male") == ["a"]
     assert ids(patients, "Patient", "active:not=true") == ["b", "c"]
     assert ids(patients, "Patient", "identifier:text=national") == ["a"]
+    assert ids(patients, "Patient", "identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|NI|A-1") == ["a"]
+    assert ids(patients, "Patient", "identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|MR|A-1") == []
 
 
 def test_missing(patients):
