@@ -26,7 +26,7 @@ from .search_sql import LIVE, SqlBuilder, _rtype_condition
 
 __all__ = ["SearchError", "SearchRequest", "SearchResult", "Match", "execute", "find_ids"]
 
-TOTAL_COUNT_CAP = 1000
+TOTAL_COUNT_CAP = 100
 MAX_INCLUDES = 1000
 MAX_INCLUDE_ROUNDS = 4
 FIND_IDS_LIMIT = 100
@@ -89,7 +89,7 @@ def execute(conn: Any, request: SearchRequest, page_size: int = 20, max_page_siz
         f"SELECT {_COLUMNS}, {snapshot_sql} FROM resource r WHERE {where}{bound_sql} "
         f"ORDER BY {', '.join(order_parts)} LIMIT %s OFFSET %s"
     )
-    rows = conn.execute(
+    rows = _run(conn,
         sql, [*snapshot_params, *params, *snapshot_params, *order_params, count + 1, request.offset]
     ).fetchall()
     has_next = len(rows) > count
@@ -118,7 +118,7 @@ def _total(conn: Any, request: SearchRequest, where: str, params: list[Any], has
     if capped <= TOTAL_COUNT_CAP:
         return capped
     if request.total == "estimate":
-        plan = conn.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM resource r WHERE {where}", params).fetchone()[0]
+        plan = _run(conn, f"EXPLAIN (FORMAT JSON) SELECT 1 FROM resource r WHERE {where}", params).fetchone()[0]
         return max(int(plan[0]["Plan"]["Plan Rows"]), TOTAL_COUNT_CAP + 1)
     return None
 
@@ -126,7 +126,14 @@ def _total(conn: Any, request: SearchRequest, where: str, params: list[Any], has
 def _count(conn: Any, where: str, params: list[Any], cap: int | None) -> int:
     limit = "" if cap is None else " LIMIT %s"
     values = [*params] if cap is None else [*params, cap + 1]
-    return conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM resource r WHERE {where}{limit}) q", values).fetchone()[0]
+    return _run(conn, f"SELECT count(*) FROM (SELECT 1 FROM resource r WHERE {where}{limit}) q", values).fetchone()[0]
+
+
+def _run(conn: Any, sql: str, params: list[Any]) -> Any:
+    """Execute without server-side preparation: a prepared statement may fall back to a
+    generic plan, which cannot turn ``norm LIKE $1`` into an index range or weigh a rare
+    code against a common one (measured: 0.7 ms custom vs 10 ms generic for ``name=``)."""
+    return conn.execute(sql, params, prepare=False)
 
 
 # -- _include / _revinclude ------------------------------------------------------------------------
@@ -173,7 +180,7 @@ def _include_one(conn: Any, spec: IncludeSpec, frontier: list[Match]) -> list[Ma
             f"(SELECT x.target_type, x.target_id FROM idx_reference x WHERE x.rid = ANY(%s){extra}) "
             f"ORDER BY r.rid LIMIT %s"
         )
-        rows = conn.execute(sql, [sources, *params, MAX_INCLUDES]).fetchall()
+        rows = _run(conn, sql, [sources, *params, MAX_INCLUDES]).fetchall()
     else:
         source_sql = "" if spec.source_type == "*" else " AND x.rtype = %s"
         source_params = [] if spec.source_type == "*" else [spec.source_type]
@@ -184,7 +191,7 @@ def _include_one(conn: Any, spec: IncludeSpec, frontier: list[Match]) -> list[Ma
         )
         types = [m.rtype for m in frontier]
         ids = [m.id for m in frontier]
-        rows = conn.execute(sql, [types, ids, *source_params, *params, MAX_INCLUDES]).fetchall()
+        rows = _run(conn, sql, [types, ids, *source_params, *params, MAX_INCLUDES]).fetchall()
     return [Match(*row) for row in rows]
 
 
@@ -199,5 +206,5 @@ def find_ids(conn: Any, model: R4Model, rtype: str, params: list[tuple[str, str]
     if not request.filters:
         raise SearchError("conditional criteria need at least one search parameter")
     where, values = where_clause(request, SqlBuilder())
-    rows = conn.execute(f"SELECT r.id FROM resource r WHERE {where} ORDER BY r.rid LIMIT %s", [*values, FIND_IDS_LIMIT])
+    rows = _run(conn, f"SELECT r.id FROM resource r WHERE {where} ORDER BY r.rid LIMIT %s", [*values, FIND_IDS_LIMIT])
     return [row[0] for row in rows.fetchall()]
