@@ -126,34 +126,19 @@ def measure(session: requests.Session, urls: list[str]) -> list[float]:
     return timings
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--patients", type=int, default=10_000)
-    parser.add_argument("--requests", type=int, default=500)
-    args = parser.parse_args()
-    rng = random.Random(42)
-    tmp = Path(tempfile.mkdtemp(prefix="fhirsrv-search-bench-"))
-    embedded = None
-    admin = os.environ.get("DATABASE_URL")
-    if not admin:
-        embedded = EmbeddedPostgres(tmp / "pgdata")
-        admin = embedded.start()
-    dbname = f"search_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {dbname}")
-    conninfo = admin.replace("/postgres?", f"/{dbname}?") if "/postgres?" in admin else f"{admin.rsplit('/', 1)[0]}/{dbname}"
+def sample_ids(conninfo: str) -> tuple[list[str], list[str]]:
+    """Patient ids and family names of a database loaded by this script."""
+    with psycopg.connect(conninfo) as conn:
+        rows = conn.execute("SELECT id, body->'name'->0->>'family' FROM resource "
+                            "WHERE rtype = 'Patient' AND current AND id LIKE 'p%' LIMIT 20000").fetchall()
+    return [r[0] for r in rows], [r[1] for r in rows if r[1]]
+
+
+def measure_http(conninfo: str, ids: list[str], names: list[str], args: argparse.Namespace,
+                 rng: random.Random, tmp: Path) -> int:
+    """Start ``fhirsrv serve`` (gunicorn) on the database and time the two searches."""
     server = None
     try:
-        migrate(conninfo)
-        store = ResourceStore(Indexer(load_model(Settings().profiles_dir)))
-        ids, names, seconds = load(conninfo, store, args.patients, rng)
-        total = args.patients * 4
-        print(f"loaded {args.patients} patients + {3 * args.patients} observations in {seconds:.1f} s "
-              f"({seconds / total * 1000:.2f} ms per resource, storage + index)")
-        tx = write_transactions(conninfo, store, rng)
-        print(f"16-resource write transaction (storage + index, no HTTP): p50 {statistics.median(tx):.1f} ms, "
-              f"p95 {percentile(tx, 0.95):.1f} ms")
-
         port = free_port()
         env = {**os.environ, "DATABASE_URL": conninfo, "FHIRSRV_PORT": str(port), "FHIRSRV_LOG_LEVEL": "WARNING",
                "FHIRSRV_DATA_DIR": str(tmp / "data")}
@@ -175,14 +160,54 @@ def main() -> int:
             timings = measure(session, urls)
             print(f"GET {label:<22} p50 {statistics.median(timings):.2f} ms  p95 {percentile(timings, 0.95):.2f} ms "
                   f"({len(urls)} requests, one client, keep-alive)")
-        print(f"command: .venv/bin/python bench/search_bench.py --patients {args.patients} --requests {args.requests}")
     finally:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
-        if embedded is not None:
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=10_000)
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--loaded", metavar="CONNINFO",
+                        help="measure only, against a database this script loaded before (see --keep)")
+    parser.add_argument("--keep", action="store_true", help="keep the loaded database (prints its conninfo)")
+    args = parser.parse_args()
+    if args.loaded:
+        return measure_http(args.loaded, *sample_ids(args.loaded), args, random.Random(7), Path(tempfile.mkdtemp()))
+    rng = random.Random(42)
+    tmp = Path(tempfile.mkdtemp(prefix="fhirsrv-search-bench-"))
+    embedded = None
+    admin = os.environ.get("DATABASE_URL")
+    if not admin:
+        embedded = EmbeddedPostgres(tmp / "pgdata")
+        admin = embedded.start()
+    dbname = f"search_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {dbname}")
+    conninfo = admin.replace("/postgres?", f"/{dbname}?") if "/postgres?" in admin else f"{admin.rsplit('/', 1)[0]}/{dbname}"
+    try:
+        migrate(conninfo)
+        store = ResourceStore(Indexer(load_model(Settings().profiles_dir)))
+        ids, names, seconds = load(conninfo, store, args.patients, rng)
+        total = args.patients * 4
+        print(f"loaded {args.patients} patients + {3 * args.patients} observations in {seconds:.1f} s "
+              f"({seconds / total * 1000:.2f} ms per resource, storage + index)")
+        tx = write_transactions(conninfo, store, rng)
+        print(f"16-resource write transaction (storage + index, no HTTP): p50 {statistics.median(tx):.1f} ms, "
+              f"p95 {percentile(tx, 0.95):.1f} ms")
+
+        measure_http(conninfo, ids, names, args, rng, tmp)
+        print(f"command: .venv/bin/python bench/search_bench.py --patients {args.patients} --requests {args.requests}")
+    finally:
+        if args.keep:
+            print(f"kept: --loaded '{conninfo}'")
+        else:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
+        if embedded is not None and not args.keep:
             embedded.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
