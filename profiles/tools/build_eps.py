@@ -179,6 +179,11 @@ def main() -> None:
         "fhirVersions": ["4.0.1"],
         "dependencies": {"hl7.fhir.r4.core": "4.0.1", "hl7.fhir.uv.ips": "2.0.0"},
         "author": "HL7 Europe",
+        "description": (
+            "Compiled by fhirsrv (profiles/tools/build_eps.py) from the EPS FSH source with SUSHI. "
+            "hl7.fhir.eu.base was not available: EU core parents and targets are replaced by the "
+            "IPS 2.0.0 profile of the same resource. Snapshots by fhirsrv's own generator."
+        ),
     }
     resources = attach_snapshots(resources, PROFILES)
     out = write_npm_package(args.out / f"hl7.fhir.eu.eps-{version}.tgz", manifest, resources)

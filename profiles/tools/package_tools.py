@@ -6,6 +6,7 @@ finished packages and never builds one.
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import tarfile
@@ -55,7 +56,11 @@ def file_name(resource: dict) -> str:
 
 def write_npm_package(path: Path, manifest: dict, resources: list[dict]) -> Path:
     """package/package.json, one JSON per conformance resource, instances in package/example/."""
-    with tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT) as tar:
+    with (
+        open(path, "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as zipped,
+        tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
         _add_bytes(tar, "package/package.json", json.dumps(manifest, indent=2).encode())
         for resource in sorted(resources, key=file_name):
             folder = "package/" if resource["resourceType"] in CANONICAL_TYPES else "package/example/"
