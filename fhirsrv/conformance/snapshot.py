@@ -6,8 +6,9 @@ differential to the base snapshot (https://hl7.org/fhir/R4/profiling.html#snapsh
 
 * elements are matched by ``id`` (``Composition.section:sectionProblems.code``); a
   differential element without an ``id`` gets one from its ``path`` and ``sliceName``;
-* a new slice copies the current state of the sliced element and its children, placed after
-  the sliced element's existing slices (re-slices ``a:b/c`` after slice ``a:b``);
+* a new slice copies the current state of the sliced element and its children (with
+  ``min`` 0 unless the differential says otherwise), placed after the sliced element's
+  existing slices (re-slices ``a:b/c`` after slice ``a:b``);
 * a concrete choice name (``valueQuantity``) renames the base ``value[x]`` element;
 * a child of a data type element that the snapshot does not expand (``section.code.coding``)
   expands that element with the snapshot of its type, or of its type's profile;
@@ -160,6 +161,9 @@ class _Builder:
             copies.append(element)
         copies[0]["sliceName"] = slice_name
         copies[0].pop("slicing", None)
+        # The sliced element's minimum counts all slices together: one slice alone is optional
+        # unless the differential says otherwise.
+        copies[0]["min"] = 0
         insert_at = self.subtree_end(owner, with_slices=True)
         self.elements[insert_at:insert_at] = copies
         return insert_at

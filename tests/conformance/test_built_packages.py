@@ -17,6 +17,7 @@ from fhirsrv.conformance.snapshot import generate_snapshot
 PROFILES_DIR = Path(__file__).resolve().parents[2] / "profiles"
 BUILT = {
     "hl7.fhir.eu.eps": PROFILES_DIR / "hl7.fhir.eu.eps-1.0.0-xtehr.tgz",
+    "fhirsrv.be.sumehr": PROFILES_DIR / "fhirsrv.be.sumehr-0.1.0.tgz",
 }
 EPS = "http://hl7.eu/fhir/eps/StructureDefinition/"
 
