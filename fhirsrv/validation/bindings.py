@@ -47,9 +47,10 @@ def check_binding(
     if codings is None:
         return []
     required = binding.strength == "required"
+    vs_name = binding.value_set.split("|", 1)[0]
     if not codings:
         if required and type_code == "CodeableConcept":
-            return [Issue("error", "code-invalid", "binding-no-code", f"A code from the required value set {binding.value_set} must be given; text alone is not enough.", path)]
+            return [Issue("error", "code-invalid", "binding-no-code", f"A code from the required value set {vs_name} must be given; text alone is not enough.", path)]
         return []
     unknown: list[str] = []
     wrong: list[tuple[str, str]] = []
@@ -66,7 +67,7 @@ def check_binding(
         shown = " or ".join(s for s, _ in wrong)
         suffix = wrong[0][1] if len(wrong) == 1 else ""
         if required:
-            return [Issue("error", "code-invalid", "binding-required", f"The code {shown} is not in the required value set {binding.value_set}; use a code from that value set.", path + suffix)]
-        return [Issue("warning", "code-invalid", "binding-extensible", f"The code {shown} is not in the extensible value set {binding.value_set}; use a code from it when one applies.", path + suffix)]
+            return [Issue("error", "code-invalid", "binding-required", f"The code {shown} is not in the required value set {vs_name}; use a code from that value set.", path + suffix)]
+        return [Issue("warning", "code-invalid", "binding-extensible", f"The code {shown} is not in the extensible value set {vs_name}; use a code from it when one applies.", path + suffix)]
     reason = "; ".join(dict.fromkeys(unknown))
-    return [Issue("warning", "not-supported", "binding-unchecked", f"The {binding.strength} binding to {binding.value_set} could not be checked: {reason}.", path)]
+    return [Issue("warning", "not-supported", "binding-unchecked", f"The {binding.strength} binding to {vs_name} could not be checked: {reason}.", path)]

@@ -130,7 +130,7 @@ def _regex_of(sd: dict[str, Any]) -> re.Pattern[str] | None:
             for type_ref in element.get("type", []):
                 for ext in type_ref.get("extension", []):
                     if ext.get("url") == REGEX_EXT:
-                        return re.compile(ext["valueString"])
+                        return re.compile(ext["valueString"], re.ASCII)  # Java regex classes are ASCII
     return None
 
 

@@ -49,7 +49,8 @@ def check_reference(run: Run, elem: Elem, item: dict[str, Any], path: str, base:
     elif run.bundles:
         bundle = run.bundles[-1]
         resolved = bundle.resolve(reference, run.full_urls[-1] if run.full_urls else None)
-        if resolved is None and base and bundle.bundle_type == "document":
+        inside_entry = len(run.resources) > 1  # Bundle.signature may name a signer outside
+        if resolved is None and base and inside_entry and bundle.bundle_type == "document":
             out.append(Issue("error", "not-found", "reference-dangling", f"{path}.reference {reference!r} does not resolve to any entry of this document Bundle; a document must contain every resource it refers to (add the entry, or make the reference match its fullUrl).", f"{path}.reference"))
     if not targets:
         return
@@ -67,7 +68,9 @@ def check_reference(run: Run, elem: Elem, item: dict[str, Any], path: str, base:
     first_error: Issue | None = None
     for url in candidates:
         found = profile_issues(run, resolved[0], resolved[1], url) or []
-        errors = [i for i in found if i.is_error]
+        # The target's own reference-target errors would cascade along chains of
+        # references (Composition → Condition → Patient); the root cause is reported once.
+        errors = [i for i in found if i.is_error and i.message_id != "reference-target-profile"]
         if not errors:
             return
         first_error = first_error or errors[0]

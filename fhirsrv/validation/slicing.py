@@ -162,14 +162,14 @@ def discriminate(run: Run, slice_elem: Elem, disc: Discriminator, item: Any, whe
                 issues = profile_issues(run, value, at, url)
                 if issues is None:
                     continue
-                errors = [i for i in issues if i.is_error]
+                errors = [i for i in issues if i.is_error and i.message_id != "reference-target-profile"]
                 if not errors:
                     return None
                 first_error = first_error or errors[0]
         names = " or ".join(_label(run, p) for p in profiles)
         if first_error is None:
             return f"{label} must conform to {names} but is missing"
-        return f"{label} must conform to {names}, but {first_error.expression}: {first_error.diagnostics}"
+        return f"{label} must conform to {names}, but: {first_error.diagnostics.rstrip('.')}"
     return None
 
 
@@ -259,9 +259,7 @@ def check_slices(run: Run, sliced: Elem, ctype: str | None, items: list[Any], ex
                 out.append(Issue("error", "structure", "slice-open-at-end", f"{paths[i]} matches no slice of {sliced.describe()} and comes before a sliced item; unsliced items may only come at the end.", paths[i]))
     elif unmatched and any(d.type == "profile" for d in slicing.discriminators):
         for i in unmatched:
-            closest = _closest(run, sliced, slices, items, paths, [i])
-            if closest and closest[2] and " must conform to " in closest[2]:
-                out.append(Issue("information", "informational", "slice-open-unmatched", f"{paths[i]} matches no slice of {sliced.describe()}; the closest is the slice '{closest[1].slice_name}', whose {closest[2]}.", paths[i]))
+            _open_unmatched(run, sliced, ctype, items[i], exts[i] if i < len(exts) else None, paths[i], out)
     if slicing.ordered:
         order = {id(s): n for n, s in enumerate(slices)}
         last = -1
@@ -283,3 +281,27 @@ def _missing(run: Run, sliced: Elem, slice_elem: Elem, items: list[Any], paths: 
     elif not items:
         sentence += " There are no items at all."
     out.append(Issue("error", "required", "slice-missing", sentence, here))
+
+
+def _open_unmatched(run: Run, sliced: Elem, ctype: str | None, item: Any, ext: Any, where: str, out: list[Issue]) -> None:
+    """An item of open slicing that fails only the profile of the one slice its type fits.
+
+    That slice is what the item was evidently meant to be (the Composition of an IPS Bundle,
+    its Patient), so the item is validated against it and its real errors are reported at
+    their own paths. With several candidate slices (IPS observations) we cannot know which
+    was meant; the sentence then names the closest.
+    """
+    from .walker import walk_value
+
+    profile_discs = [d for d in sliced.slicing.discriminators if d.type == "profile"] if sliced.slicing else []
+    other_discs = [d for d in sliced.slicing.discriminators if d.type != "profile"] if sliced.slicing else []
+    fitting = [
+        s for s in sliced.slices
+        if all(discriminate(run, s, d, item, where) is None for d in other_discs)
+    ]
+    if len(fitting) == 1 and profile_discs:
+        walk_value(run, fitting[0], ctype, item, ext, where, False, out)
+        return
+    closest = _closest(run, sliced, fitting or sliced.slices, [item], [where], [0])
+    if closest and " must conform to " in closest[2]:
+        out.append(Issue("information", "informational", "slice-open-unmatched", f"{where} matches no slice of {sliced.describe()}; the closest is the slice '{closest[1].slice_name}', whose {closest[2]}.", where))

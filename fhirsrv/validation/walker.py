@@ -21,7 +21,7 @@ from .context import Run
 from .model import NOTHING, Elem, StructureModel
 from .outcome import Issue
 from .primitives import json_kind
-from .references import BundleIndex, type_of_reference
+from .references import BundleIndex
 from .values import equals_fixed, matches_pattern, show
 
 RESOURCE_TYPE_NAMES = ("Resource", "DomainResource")
@@ -374,7 +374,7 @@ def check_constraints(run: Run, elem: Elem, item: Any, tcode: str | None, path: 
             if not base and run.defs.is_core_constraint(constraint.key, constraint.expression):
                 continue
             try:
-                ok = invariants.holds(constraint.expression, item, tcode if tcode and tcode[0].isupper() or tcode in run.defs.primitives else None, run.resource, run.root_resource)
+                ok = invariants.holds(constraint.expression, item, _fhirpath_type(elem, tcode), run.resource, run.root_resource)
             except invariants.InvariantError as exc:
                 out.append(Issue("warning", "processing", "invariant-unevaluable", f"The invariant {constraint.key} could not be checked: {exc}.", path))
                 continue
@@ -383,6 +383,14 @@ def check_constraints(run: Run, elem: Elem, item: Any, tcode: str | None, path: 
                 out.append(Issue(severity, "invariant", "invariant-failed", f"{constraint.key}: {constraint.human} (rule: {constraint.expression})", path))
     finally:
         invariants.current_resolver.reset(token)
+
+
+def _fhirpath_type(elem: Elem, tcode: str | None) -> str | None:
+    """The type fhirpathpy should give the value: backbone parts by their path (so that its
+    model knows their choice elements), datatypes by name; resources carry their own."""
+    if tcode in (None, "BackboneElement", "Element"):
+        return elem.path if "." in elem.path else None
+    return tcode
 
 
 def _resolver(run: Run, bundle: BundleIndex) -> Any:
@@ -399,7 +407,7 @@ def _resolver(run: Run, bundle: BundleIndex) -> Any:
 
 
 def _check_extension(run: Run, item: dict[str, Any], path: str, out: list[Issue]) -> None:
-    has_value = any(k.startswith("value") for k in item)
+    has_value = any(k.lstrip("_").startswith("value") for k in item)
     if has_value == ("extension" in item):
         what = "both a value and sub-extensions" if has_value else "neither a value nor sub-extensions"
         out.append(Issue("error", "invariant", "extension-value", f"ext-1: {path} has {what}; an extension must have exactly one of them.", path))
@@ -419,10 +427,9 @@ def _check_extension(run: Run, item: dict[str, Any], path: str, out: list[Issue]
 def target_types(run: Run, target_profiles: tuple[str, ...]) -> set[str]:
     types: set[str] = set()
     for url in target_profiles:
-        if url.startswith(CORE_PREFIX) and url.count("/") == 5:
-            types.add(url[len(CORE_PREFIX):].split("|")[0])
-            continue
         model = run.defs.structure(url)
         if model is not None:
             types.add(model.type)
+        elif url.startswith(CORE_PREFIX) and url.count("/") == 5:
+            types.add(url[len(CORE_PREFIX):].split("|")[0])
     return types
