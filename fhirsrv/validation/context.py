@@ -27,7 +27,7 @@ class Definitions:
         self._models: dict[str, StructureModel | None] = {}
         primitive_sds: list[dict[str, Any]] = []
         self.resource_types: set[str] = set()
-        self.core_constraints: set[tuple[str, str]] = set()
+        self.core_constraints: set[str] = set()
         for sd in registry.iter_type("StructureDefinition"):
             url = sd.get("url", "")
             if not url.startswith(CORE_PREFIX) or sd.get("derivation") != "specialization":
@@ -39,7 +39,7 @@ class Definitions:
                 self.resource_types.add(sd["type"])
             for element in (sd.get("snapshot") or {}).get("element", ()):
                 for constraint in element.get("constraint", ()):
-                    self.core_constraints.add((constraint.get("key", ""), constraint.get("expression", "")))
+                    self.core_constraints.add(constraint.get("key", ""))
         self.primitives: dict[str, PrimitiveRule] = build_rules(primitive_sds)
 
     def structure(self, url: str) -> StructureModel | None:
@@ -59,8 +59,10 @@ class Definitions:
     def base(self, type_name: str) -> StructureModel | None:
         return self.structure(CORE_PREFIX + type_name)
 
-    def is_core_constraint(self, key: str, expression: str) -> bool:
-        return (key, expression) in self.core_constraints
+    def is_core_constraint(self, key: str) -> bool:
+        """Core keys (``ele-1``, ``dom-3``, ``bdl-8`` …) are checked by the base walk; a profile
+        restating one (often in a later technical-correction wording) adds nothing."""
+        return key in self.core_constraints
 
 
 @dataclass
@@ -74,7 +76,8 @@ class Run:
     full_urls: list[str | None] = field(default_factory=list)
     profile_results: dict[tuple[int, str], list[Any]] = field(default_factory=dict)
     emitted: set[tuple[int, str]] = field(default_factory=set)
-    keep_alive: list[Any] = field(default_factory=list)  # objects whose id() is a cache key
+    conformance: dict[tuple[int, str], tuple[Any, Any]] = field(default_factory=dict)
+    reported_targets: set[tuple[int, str]] = field(default_factory=set)  # (target, profiles) said once
 
     @property
     def resource(self) -> dict[str, Any] | None:

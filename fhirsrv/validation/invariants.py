@@ -11,9 +11,10 @@ core constraints use; those are supplied here as user functions:
   true so that an unknowable fact never becomes a false error;
 * ``matchesFull()`` — FHIRPath 2.0's anchored ``matches``.
 
-Two invariants are checked natively by the walk instead (``NATIVE_KEYS``): ``ele-1``
+Three invariants are checked natively by the walk instead (``NATIVE_KEYS``): ``ele-1``
 (every element has a value or children — the walk's empty-value check says exactly that,
-with a better message) and ``ext-1`` (an extension has a value or sub-extensions, not both).
+with a better message), ``ext-1`` (an extension has a value or sub-extensions, not both) and
+``ref-1`` (a local ``#id`` reference names a contained resource — the reference check).
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ import fhirpathpy
 from fhirpathpy.engine.nodes import ResourceNode
 from fhirpathpy.models import models
 
-NATIVE_KEYS = frozenset({"ele-1", "ext-1"})
+from .guards import any_present, guard_roots
+
+NATIVE_KEYS = frozenset({"ele-1", "ext-1", "ref-1"})
 
 # The current Bundle resolver, set by the walk around each evaluation that may need it.
 current_resolver: contextvars.ContextVar[Callable[[str], dict[str, Any] | None] | None] = (
@@ -98,6 +101,10 @@ def compiled(expression: str) -> Callable[..., list[Any]]:
     return fn
 
 
+_guards: dict[str, frozenset[str] | None] = {}
+_vacuous: dict[tuple[str, str | None], bool] = {}
+
+
 def holds(
     expression: str,
     data: Any,
@@ -105,7 +112,33 @@ def holds(
     resource: dict[str, Any] | None,
     root_resource: dict[str, Any] | None,
 ) -> bool:
-    """True when the invariant holds on ``data`` (an empty result counts as holding)."""
+    """True when the invariant holds on ``data`` (an empty result counts as holding).
+
+    When none of the children the expression reads is present, the answer is the same for
+    every such value and is computed once (see :mod:`.guards`).
+    """
+    if isinstance(data, dict):
+        if expression not in _guards:
+            _guards[expression] = guard_roots(expression)
+        roots = _guards[expression]
+        if roots is not None and not any_present(data, roots):
+            rtype = data.get("resourceType")
+            key = (expression, rtype if isinstance(rtype, str) else type_name)
+            answer = _vacuous.get(key)
+            if answer is None:
+                empty = {"resourceType": rtype} if isinstance(rtype, str) else {}
+                answer = _vacuous[key] = _evaluate(expression, empty, type_name, resource, root_resource)
+            return answer
+    return _evaluate(expression, data, type_name, resource, root_resource)
+
+
+def _evaluate(
+    expression: str,
+    data: Any,
+    type_name: str | None,
+    resource: dict[str, Any] | None,
+    root_resource: dict[str, Any] | None,
+) -> bool:
     fn = compiled(expression)
     node = ResourceNode.create_node(data, type_name) if type_name else data
     try:

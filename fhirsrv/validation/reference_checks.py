@@ -30,7 +30,7 @@ def _contained(run: Run, reference: str) -> tuple[dict[str, Any], str] | None:
 
 
 def check_reference(run: Run, elem: Elem, item: dict[str, Any], path: str, base: bool, out: list[Issue]) -> None:
-    from .walker import profile_issues, target_types
+    from .walker import FailFast, conforms, target_types
 
     reference = item.get("reference")
     if not isinstance(reference, str) or not reference:
@@ -67,13 +67,17 @@ def check_reference(run: Run, elem: Elem, item: dict[str, Any], path: str, base:
         return
     first_error: Issue | None = None
     for url in candidates:
-        found = profile_issues(run, resolved[0], resolved[1], url) or []
         # The target's own reference-target errors would cascade along chains of
-        # references (Composition → Condition → Patient); the root cause is reported once.
-        errors = [i for i in found if i.is_error and i.message_id != "reference-target-profile"]
-        if not errors:
+        # references (Composition → Condition → Patient); conforms() ignores them.
+        ok, error = conforms(run, resolved[0], resolved[1], url)
+        if ok or ok is None:
             return
-        first_error = first_error or errors[0]
+        first_error = first_error or error
+    said = (id(resolved[0]), "|".join(candidates))
+    if said in run.reported_targets:
+        return  # one sentence per non-conforming target, not one per reference to it
+    if not isinstance(out, FailFast):  # a fail-fast walk's issues are thrown away
+        run.reported_targets.add(said)
     names = " or ".join(run.defs.structure(u).label for u in candidates)
-    why = f" ({first_error.expression}: {first_error.diagnostics})" if first_error else ""
+    why = f" ({first_error.diagnostics.rstrip('.')})" if first_error else ""
     out.append(Issue("error", "structure", "reference-target-profile", f"{path} refers to {resolved[1]}, which does not conform to {names}{why}.", f"{path}.reference"))

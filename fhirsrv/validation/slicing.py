@@ -124,7 +124,7 @@ def _type_of(value: Any, at: str) -> str | None:
 
 def discriminate(run: Run, slice_elem: Elem, disc: Discriminator, item: Any, where: str) -> str | None:
     """None when the item passes this discriminator of the slice; otherwise why not."""
-    from .walker import profile_issues
+    from .walker import conforms
 
     found = values_at(run, item, disc.path, where)
     target = definition_at(run, slice_elem, disc.path)
@@ -159,13 +159,12 @@ def discriminate(run: Run, slice_elem: Elem, disc: Discriminator, item: Any, whe
             if not isinstance(value, dict):
                 continue
             for url in profiles:
-                issues = profile_issues(run, value, at, url)
-                if issues is None:
+                ok, error = conforms(run, value, at, url)
+                if ok is None:
                     continue
-                errors = [i for i in issues if i.is_error and i.message_id != "reference-target-profile"]
-                if not errors:
+                if ok:
                     return None
-                first_error = first_error or errors[0]
+                first_error = first_error or error
         names = " or ".join(_label(run, p) for p in profiles)
         if first_error is None:
             return f"{label} must conform to {names} but is missing"

@@ -13,7 +13,7 @@ from typing import Any
 from fhirsrv.terminology import ValueSetChecker
 
 from .context import Definitions, Run
-from .outcome import Issue, operation_outcome
+from .outcome import Issue, dedupe, operation_outcome
 from .valuesets import LocalValueSets
 from .walker import check_resource, emit_profile
 
@@ -37,7 +37,7 @@ class Validator:
         if isinstance(resource, dict) and path != "$this":
             for url in profiles or ():
                 emit_profile(run, resource, path, url, out)
-        return out
+        return dedupe(out)
 
     def validate(self, resource: Any, profiles: list[str] | None = None, *, terminology: ValueSetChecker | None = None) -> dict[str, Any]:
         return operation_outcome(self.issues(resource, profiles, terminology=terminology))

@@ -88,12 +88,65 @@ def profile_issues(run: Run, data: dict[str, Any], path: str, url: str) -> list[
     return found
 
 
+class NonConforming(Exception):
+    """Raised by a fail-fast walk at the first error: the answer to "does it conform?" is no."""
+
+    def __init__(self, issue: Issue) -> None:
+        super().__init__(issue.diagnostics)
+        self.issue = issue
+
+
+class FailFast(list):
+    """An issue list that stops the walk at the first error that counts against conformance."""
+
+    def append(self, issue: Issue) -> None:
+        if issue.is_error and issue.message_id != "reference-target-profile":
+            raise NonConforming(issue)
+        super().append(issue)
+
+    def extend(self, issues: Any) -> None:
+        for issue in issues:
+            self.append(issue)
+
+
+def conforms(run: Run, data: dict[str, Any], path: str, url: str) -> tuple[bool | None, Issue | None]:
+    """(does ``data`` conform to ``url``, the first error if not); None when the profile is unknown.
+
+    Slice matching and reference checks ask this for every candidate profile; stopping at the
+    first error keeps the price of a "no" low. A cached full result answers too.
+    """
+    key = (id(data), url)
+    full = run.profile_results.get(key)
+    if full is not None:
+        errors = [i for i in full if i.is_error and i.message_id != "reference-target-profile"]
+        return (not errors, errors[0] if errors else None)
+    known = run.conformance.get(key)
+    if known is not None:
+        return known
+    model = run.defs.structure(url)
+    if model is None:
+        return None, None
+    run.conformance[key] = (True, None)  # a reference cycle assumes conformance
+    answer: tuple[bool | None, Issue | None] = (True, None)
+    try:
+        if model.type != data.get("resourceType") and model.type not in RESOURCE_TYPE_NAMES:
+            raise NonConforming(Issue("error", "structure", "profile-type-mismatch", f"The profile {model.label} is for {model.type} resources, not {data.get('resourceType')}.", path))
+        found = FailFast()
+        validate_resource(run, data, path, model, False, found)
+        run.profile_results.setdefault(key, list(found))  # a complete walk: keep it for emission
+    except NonConforming as exc:
+        answer = (False, exc.issue)
+    run.conformance[key] = answer
+    return answer
+
+
 def emit_profile(run: Run, data: dict[str, Any], path: str, url: str, out: list[Issue], *, claimed: bool = False) -> None:
     """Add the issues of ``data`` against ``url`` once per call, however often it is asked."""
     key = (id(data), url)
     if key in run.emitted:
         return
-    run.emitted.add(key)
+    if not isinstance(out, FailFast):  # a fail-fast walk's issues are thrown away
+        run.emitted.add(key)
     found = profile_issues(run, data, path, url)
     if found is None:
         how = "claims" if claimed else "is required to conform to"
@@ -371,7 +424,7 @@ def check_constraints(run: Run, elem: Elem, item: Any, tcode: str | None, path: 
         for constraint in elem.constraints:
             if constraint.key in invariants.NATIVE_KEYS:
                 continue
-            if not base and run.defs.is_core_constraint(constraint.key, constraint.expression):
+            if not base and run.defs.is_core_constraint(constraint.key):
                 continue
             try:
                 ok = invariants.holds(constraint.expression, item, _fhirpath_type(elem, tcode), run.resource, run.root_resource)
