@@ -172,7 +172,7 @@ class Session:
         if system is None:
             hits = [m for codes in expansion.members.values() for c, m in codes.items() if c == code]
             if hits:
-                return self._with_display(hits[0], display)
+                return self.with_display(hits[0], display)
             why = expansion.reason_open(None)
             if why:
                 return CodeCheck(None, f"the code {code!r} cannot be checked against {label}: {why}")
@@ -183,7 +183,7 @@ class Session:
             doubt = expansion.reason_doubtful(preferred)
             if doubt:
                 return CodeCheck(None, f"{preferred}#{code} cannot be checked against {label}: {doubt}")
-            return self._with_display(member, display)
+            return self.with_display(member, display)
         why = expansion.reason_open(preferred)
         if why:
             return CodeCheck(None, f"{preferred}#{code} cannot be checked against {label}: {why}",
@@ -191,7 +191,7 @@ class Session:
         return CodeCheck(False, f"{preferred}#{code} is not in the value set {label}",
                          system_known=self.service.system_known(preferred))
 
-    def _with_display(self, member: Member, display: str | None) -> CodeCheck:
+    def with_display(self, member: Member, display: str | None) -> CodeCheck:
         known = member.display
         if known is None:
             index = self.codesystem(member.system, member.version)
@@ -210,19 +210,6 @@ class Session:
         return concept is not None and any(
             str(d.get("value", "")).strip().casefold() == wanted for d in concept.designations
         )
-
-    def check_codesystem(
-        self, system: str, code: str, version: str | None = None, display: str | None = None
-    ) -> CodeCheck:
-        """``CodeSystem/$validate-code``: is ``code`` a code of ``system``? (400 if unknown system)."""
-        index = self.require_codesystem(system, version)
-        concept = index.get(code)
-        if concept is None:
-            if not index.complete:
-                return CodeCheck(None, f"this server holds only a {index.content} of {index.url}; "
-                                       f"{code!r} cannot be checked")
-            return CodeCheck(False, f"{code!r} is not a code of {index.url}")
-        return self._with_display(Member(index.url, concept.code, concept.display, index.version), display)
 
     # concept maps -----------------------------------------------------------------------
     def stored_maps(self) -> MapIndex:
