@@ -16,7 +16,7 @@ from flask import Response, request
 
 from .. import fhirjson
 from ..errors import FhirError
-from ..store.search import Match, SearchRequest, SearchResult, execute
+from ..store.search import Match, SearchError, SearchRequest, SearchResult, execute
 from .bundle_builder import bundle, raw
 from .checks import known_type
 from .elements import shape_resource
@@ -50,7 +50,7 @@ def _search(rtype: str | None, path: str) -> Response:
     svc = services()
     lenient = prefer("handling") == "lenient"
     base = base_url()
-    search = SearchRequest.parse(rtype, _request_params(), svc.model, lenient, base)
+    search = SearchRequest.parse(rtype, _request_params(), svc.model, lenient, base, _valueset_expander)
     with svc.transaction() as cur:
         result = execute(cur, search, page_size=svc.settings.default_page_size,
                          max_page_size=svc.settings.max_page_size)
@@ -59,6 +59,19 @@ def _search(rtype: str | None, path: str) -> Response:
     if result.ignored:
         entries.append(_ignored_outcome(result))
     return fhir_response(bundle("searchset", entries, total=result.total, links=_links(base + path, search, result)))
+
+
+def _valueset_expander(url: str) -> list[tuple[str, str]]:
+    """The codes of a shipped value set for :in / :not-in; 400 when it cannot be listed in full."""
+    from ..terminology.service import terminology_for  # heavy: only when :in is used
+
+    expansion = terminology_for(services().settings).session().expansion(url)
+    if expansion is None:
+        raise SearchError(f"the value set {url} is not known to this server")
+    if not expansion.complete:
+        why = expansion.reason_open(None) or next(iter(expansion.doubtful.values()), "")
+        raise SearchError(f"the value set {url} cannot be listed in full ({why}); search by codes instead")
+    return [(m.system, m.code) for m in expansion.listing()]
 
 
 def _entry(base: str, match: Match, mode: str, search: SearchRequest) -> dict[str, Any]:

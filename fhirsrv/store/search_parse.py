@@ -7,6 +7,7 @@ SearchParameter definitions (``R4Model.search_params``). What the definitions do
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -30,7 +31,7 @@ ORDERED_TYPES = frozenset({"date", "number", "quantity"})
 # search.html, "Modifiers": what each parameter type accepts (besides :missing, always allowed).
 MODIFIERS: dict[str, frozenset[str]] = {
     "string": frozenset({"exact", "contains"}),
-    "token": frozenset({"text", "not", "of-type"}),
+    "token": frozenset({"text", "not", "of-type", "in", "not-in"}),
     "reference": frozenset({"identifier"}),  # plus :[type]
     "uri": frozenset({"below", "above"}),
     "date": frozenset(),
@@ -38,7 +39,10 @@ MODIFIERS: dict[str, frozenset[str]] = {
     "quantity": frozenset(),
     "composite": frozenset(),
 }
-KNOWN_BUT_UNSUPPORTED_MODIFIERS = frozenset({"in", "not-in", "above", "below", "type"})
+KNOWN_BUT_UNSUPPORTED_MODIFIERS = frozenset({"above", "below", "type"})
+MAX_VALUESET_CODES = 10_000
+# ValueSet url -> the (system, code) pairs it contains; raises SearchError when it cannot tell
+ValueSetExpander = Callable[[str], list[tuple[str, str]]]
 RESULT_PARAMS = frozenset({
     "_count", "_offset", "_page", "_sort", "_summary", "_total",
     "_elements", "_format", "_pretty", "_contained", "_containedType",
@@ -78,6 +82,14 @@ class TokenValue:
     system: str | None  # None: any system; "": explicitly no system
     code: str | None  # None: any code (``system|``)
     text: str = ""  # normalised, for :text
+
+
+@dataclass(frozen=True)
+class CodeSetValue:
+    """The codes of a value set, for :in / :not-in."""
+
+    systems: tuple[str, ...]
+    codes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -192,17 +204,19 @@ class SearchRequest:
     @classmethod
     def parse(
         cls, rtype: str | None, params: list[tuple[str, str]], model: R4Model, lenient: bool = False,
-        base_url: str | None = None,
+        base_url: str | None = None, expand_valueset: ValueSetExpander | None = None,
     ) -> SearchRequest:
         """Parse and check a search; ``base_url`` (this server's) makes absolute references
-        to it match the relative references stored."""
-        return _Parser(model, lenient, base_url).parse(rtype, params)
+        to it match the relative references stored; ``expand_valueset`` enables :in/:not-in."""
+        return _Parser(model, lenient, base_url, expand_valueset).parse(rtype, params)
 
 
 class _Parser:
-    def __init__(self, model: R4Model, lenient: bool, base_url: str | None = None) -> None:
+    def __init__(self, model: R4Model, lenient: bool, base_url: str | None = None,
+                 expand_valueset: ValueSetExpander | None = None) -> None:
         self.model = model
         self.lenient = lenient
+        self.expand_valueset = expand_valueset
         self.base_url = base_url.rstrip("/") + "/" if base_url else None
 
     # -- entry ------------------------------------------------------------------------------
@@ -393,6 +407,9 @@ class _Parser:
             component_types = tuple(self.model.params_by_url[url].type for url, _ in param.components)
             values = tuple(self._composite(name, component_types, v) for v in split_keep_escapes(value, ","))
             return ParamFilter(param.code, param.type, None, values, component_types=component_types)
+        if modifier in {"in", "not-in"}:
+            values = tuple(self._valueset(name, v) for v in split_unescaped(value, ","))
+            return ParamFilter(param.code, param.type, modifier, values)
         kind = "token" if modifier == "identifier" else param.type
         values = tuple(
             _parse_value(name, kind, modifier or None, self._local(kind, v), target_type)
@@ -401,6 +418,14 @@ class _Parser:
         if any(v is None for v in values):
             raise SearchError(f"{name}: empty value", name)
         return ParamFilter(param.code, param.type, modifier or None, values, target_type)
+
+    def _valueset(self, name: str, url: str) -> CodeSetValue:
+        if self.expand_valueset is None:
+            raise SearchError(f"{name}: :in and :not-in need the terminology service", name)
+        members = self.expand_valueset(url)
+        if len(members) > MAX_VALUESET_CODES:
+            raise SearchError(f"{name}={url}: the value set has more than {MAX_VALUESET_CODES} codes", name)
+        return CodeSetValue(tuple(s for s, _ in members), tuple(c for _, c in members))
 
     def _local(self, kind: str, text: str) -> str:
         """An absolute reference to this server, made relative (``[base]/Patient/1`` -> ``Patient/1``)."""

@@ -20,6 +20,7 @@ from typing import Any
 
 from .search_parse import (
     ChainFilter,
+    CodeSetValue,
     CompositeValue,
     DateValue,
     HasFilter,
@@ -99,7 +100,7 @@ class SqlBuilder:
         param = f"{f.code}:{f.modifier}" if f.modifier in {"identifier", "of-type"} else f.code
         x = self.alias("x")
         conditions = _join("OR", [value_condition(f.type, f.modifier, v, x, f.target_type) for v in f.values])
-        if f.modifier == "not":  # not any of the values, including resources without a value
+        if f.modifier in {"not", "not-in"}:  # not any of the values, including resources without one
             return (
                 f"NOT EXISTS (SELECT 1 FROM {table} {x} WHERE {x}.rid = {a}.rid AND {x}.param = %s AND {conditions[0]})",
                 [param, *conditions[1]],
@@ -214,6 +215,11 @@ def value_condition(kind: str, modifier: str | None, value: Any, x: str, target_
         return f"{x}.norm LIKE %s", [like_escape(value.norm) + "%"]
     if isinstance(value, TokenValue):
         return token_condition(value, modifier, x)
+    if isinstance(value, CodeSetValue):
+        # a plain ``code`` element has no system in the data: its code alone decides
+        return (f"({x}.code = ANY(%s) AND ({x}.system IS NULL OR "
+                f"({x}.system, {x}.code) IN (SELECT * FROM unnest(%s::text[], %s::text[]))))",
+                [list(value.codes), list(value.systems), list(value.codes)])
     if isinstance(value, DateValue):
         return date_condition(value, f"{x}.low", f"{x}.high")
     if isinstance(value, NumberValue):
