@@ -9,6 +9,8 @@ re-parsing them (unless ``_summary``/``_elements`` ask for a reduced body).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlencode
 
@@ -51,14 +53,31 @@ def _search(rtype: str | None, path: str) -> Response:
     lenient = prefer("handling") == "lenient"
     base = base_url()
     search = SearchRequest.parse(rtype, _request_params(), svc.model, lenient, base, _valueset_expander)
-    with svc.transaction() as cur:
-        result = execute(cur, search, page_size=svc.settings.default_page_size,
+    with _read_only_connection() as conn:
+        result = execute(conn, search, page_size=svc.settings.default_page_size,
                          max_page_size=svc.settings.max_page_size)
     entries = [_entry(base, m, "match", search) for m in result.matches]
     entries += [_entry(base, m, "include", search) for m in result.includes]
     if result.ignored:
         entries.append(_ignored_outcome(result))
     return fhir_response(bundle("searchset", entries, total=result.total, links=_links(base + path, search, result)))
+
+
+@contextmanager
+def _read_only_connection() -> Iterator[Any]:
+    """A pooled connection in autocommit for the duration of a search.
+
+    A search only reads, and each of its statements (page, count, includes) is consistent
+    on its own; without an explicit transaction the page costs one round trip instead of
+    three (BEGIN, SELECT, COMMIT) — measured: the BEGIN/COMMIT pair was half the time of a
+    ``Observation?patient=`` request.
+    """
+    with services().pool.connection() as conn:
+        conn.autocommit = True
+        try:
+            yield conn
+        finally:
+            conn.autocommit = False
 
 
 def _valueset_expander(url: str) -> list[tuple[str, str]]:
