@@ -120,3 +120,19 @@ def test_summary_count_and_total_modes(family):
     assert L.search("Observation", "_total=none&_count=1").total is None
     assert L.search("Observation", "_count=1").total == 3
     assert L.search("Observation", "_total=accurate&_count=1").total == 3
+
+
+def test_include_with_target_type_and_wildcard_revinclude(family):
+    L = family
+    typed = L.search("Observation", "code=8310-5&_include=Observation:performer:PractitionerRole")
+    assert local(L, [m.id for m in typed.includes]) == ["role"]
+    wrong = L.search("Observation", "code=8310-5&_include=Observation:subject:Group")
+    assert wrong.includes == []
+    anything = L.search("Observation", f"_id={L.id('obs-p1-8867-4')}&_revinclude=*")
+    assert local(L, [m.id for m in anything.includes]) == ["prov"]
+
+
+def test_sort_by_last_updated_descending(family):
+    L = family
+    ids = L.ids("Observation", "_sort=-_lastUpdated")
+    assert [i.split("-", 1)[1] for i in ids] == ["obs-p2-8867-4", "obs-p1-8310-5", "obs-p1-8867-4"]
