@@ -296,28 +296,34 @@ class Indexer:
 
     # -- storage --------------------------------------------------------------------------------
     def write(self, cur: Any, rid: int, index: ResourceIndex, *, replace: bool = True) -> None:
-        """Store the index rows of ``rid`` in one statement (in the caller's transaction).
+        """Store the index rows of ``rid`` (in the caller's transaction); see :meth:`write_many`."""
+        self.write_many(cur, [(rid, index)], replace=replace)
 
-        One round trip per resource: a data-modifying CTE per table deletes the old rows
-        (skipped with ``replace=False``, for a resource created in this transaction), another
-        inserts the new ones from column arrays (``unnest``).
+    def write_many(self, cur: Any, items: list[tuple[int, ResourceIndex]], *, replace: bool = True) -> None:
+        """Store the index rows of several resources in one statement (one round trip).
+
+        A data-modifying CTE per table deletes the old rows (skipped with ``replace=False``,
+        for resources created in this transaction), another inserts the new ones from column
+        arrays (``unnest``). A transaction Bundle can index all its entries at once.
         """
+        if not items:
+            return
         parts: list[str] = []
         params: list[Any] = []
         if replace:
+            rids = [rid for rid, _ in items]
             for table in INDEX_TABLES:
-                parts.append(f"d_{table} AS (DELETE FROM {table} WHERE rid = %s)")
-                params.append(rid)
+                parts.append(f"d_{table} AS (DELETE FROM {table} WHERE rid = ANY(%s::bigint[]))")
+                params.append(rids)
         for attribute, (table, columns, types) in TABLE_COLUMNS.items():
-            rows = getattr(index, attribute)
+            rows = [(rid, index.rtype, *row) for rid, index in items for row in getattr(index, attribute)]
             if not rows:
                 continue
-            arrays = ", ".join(f"%s::{t}[]" for t in ("text", *types))
+            arrays = ", ".join(f"%s::{t}[]" for t in ("bigint", "text", "text", *types))
             parts.append(
                 f"i_{table} AS (INSERT INTO {table} (rid, rtype, param, {', '.join(columns)}) "
-                f"SELECT %s::bigint, %s, * FROM unnest({arrays}))"
+                f"SELECT * FROM unnest({arrays}))"
             )
-            params.extend([rid, index.rtype])
             params.extend(list(column) for column in zip(*rows, strict=True))
         if parts:
             cur.execute("WITH " + ", ".join(parts) + " SELECT 1", params)
