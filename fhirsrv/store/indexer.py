@@ -218,6 +218,7 @@ class _Plan:
     type: str
     evaluate: Evaluator
     components: tuple[tuple[str, Evaluator], ...] = ()  # (component param type, relative evaluator)
+    targets: tuple[str, ...] = ()  # reference target types
 
 
 class Indexer:
@@ -251,7 +252,7 @@ class Indexer:
                 components: tuple[tuple[str, Evaluator], ...] = ()
                 if param.type == "composite":
                     components = tuple(self._component(param, url, expr) for url, expr in param.components)
-                plans.append(_Plan(code, param.type, self.compile(param.expression), components))
+                plans.append(_Plan(code, param.type, self.compile(param.expression), components, param.targets))
             self._plans[rtype] = plans
         return plans
 
@@ -262,8 +263,13 @@ class Indexer:
         return component.type, self.compile(expression)
 
     # -- extraction -----------------------------------------------------------------------------
-    def extract(self, rtype: str, resource: dict) -> ResourceIndex:
-        """All index rows of ``resource`` (pure: no database)."""
+    def extract(self, rtype: str, resource: dict, *, embedded: bool = False) -> ResourceIndex:
+        """All index rows of ``resource`` (pure: no database).
+
+        A reference parameter whose value is a whole resource (``Bundle.composition`` is
+        ``Bundle.entry[0].resource``) gets that resource's own rows under
+        ``"<code>.<its code>"``, so ``Bundle?composition.subject=…`` is one index lookup.
+        """
         index = ResourceIndex(rtype=rtype)
         for plan in self.plans(rtype):
             try:
@@ -280,9 +286,23 @@ class Indexer:
                         _add_rows(index, f"{plan.code}${position}", component_type, values[position], grp)
             else:
                 _add_rows(index, plan.code, plan.type, nodes, 0)
+                if plan.type == "reference" and not embedded:
+                    self._add_embedded(index, plan, nodes)
         index.dedupe()
         index.patient_ids = self._patient_ids(rtype, resource, index)
         return index
+
+    def _add_embedded(self, index: ResourceIndex, plan: _Plan, nodes: list[Node]) -> None:
+        code = plan.code
+        for value, _ in nodes:
+            inner_type = value.get("resourceType") if isinstance(value, dict) else None
+            if inner_type not in self.model.resource_types or (plan.targets and inner_type not in plan.targets):
+                continue
+            inner = self.extract(inner_type, value, embedded=True)
+            for attribute in TABLE_COLUMNS:
+                getattr(index, attribute).extend(
+                    (f"{code}.{row[0]}", *row[1:]) for row in getattr(inner, attribute)
+                )
 
     def _patient_ids(self, rtype: str, resource: dict, index: ResourceIndex) -> list[str]:
         codes = set(self.model.patient_compartment.get(rtype, ()))

@@ -7,6 +7,7 @@ SearchParameter definitions (``R4Model.search_params``). What the definitions do
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -146,6 +147,7 @@ class ChainFilter:
     code: str
     target_types: tuple[str, ...]
     inner: Any
+    embedded: bool = False  # the parameter holds whole resources (Bundle.composition): see indexer
 
 
 @dataclass(frozen=True)
@@ -370,7 +372,21 @@ class _Parser:
             if not targets:
                 raise SearchError(f"{name}: no type {param.code} can point at has a parameter {next_code}", name)
         inner = self._filter(targets, rest, value, depth + 1)
-        return ChainFilter(param.code, targets, inner)
+        embedded = isinstance(inner, ParamFilter) and self._embeds_resources(param)
+        return ChainFilter(param.code, targets, inner, embedded)
+
+    def _embeds_resources(self, param: SearchParamDef) -> bool:
+        """Whether the parameter's expression ends at an element of type Resource (read from
+        the StructureDefinition): ``Bundle.composition`` is ``Bundle.entry[0].resource``."""
+        for part in (param.expression or "").split("|"):
+            path = re.sub(r"\[\d+\]", "", part.strip().strip("()"))
+            if not re.fullmatch(r"[A-Za-z]+(\.[A-Za-z]+)+", path):
+                continue
+            sd = self.model.structure_definitions.get(path.split(".", 1)[0], {})
+            for element in sd.get("snapshot", {}).get("element", ()):
+                if element.get("path") == path and any(t.get("code") == "Resource" for t in element.get("type", ())):
+                    return True
+        return False
 
     def _has(self, rtypes, name: str, value: str, depth: int) -> HasFilter:
         parts = name.split(":", 3)

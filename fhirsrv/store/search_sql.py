@@ -14,6 +14,7 @@ precision range of the search value for ``eq``/``ne``/``ap``.
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -151,6 +152,8 @@ class SqlBuilder:
 
     # -- chains -----------------------------------------------------------------------------------
     def chain(self, f: ChainFilter, a: str, rtypes: tuple[str, ...]) -> Sql:
+        if f.embedded:  # indexed under "<code>.<inner code>" with the resource that embeds it
+            return self.param_filter(replace(f.inner, code=f"{f.code}.{f.inner.code}"), a, rtypes)
         x, t = self.alias("x"), self.alias("t")
         rtype_sql, rtype_params = _rtype_condition(f"{x}.rtype", rtypes)
         target_sql, target_params = _rtype_condition(f"{t}.rtype", f.target_types)

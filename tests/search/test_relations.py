@@ -136,3 +136,20 @@ def test_sort_by_last_updated_descending(family):
     L = family
     ids = L.ids("Observation", "_sort=-_lastUpdated")
     assert [i.split("-", 1)[1] for i in ids] == ["obs-p2-8867-4", "obs-p1-8310-5", "obs-p1-8867-4"]
+
+
+def test_chain_into_the_composition_a_document_bundle_carries(loader):
+    L = loader
+    pid = L.id("doc-patient")
+    document = {"resourceType": "Bundle", "id": L.id("ips"), "type": "document",
+                "identifier": {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{L.tag}"},
+                "timestamp": "2024-05-01T10:00:00Z",
+                "entry": [{"fullUrl": f"urn:uuid:{L.tag}-c", "resource": {
+                    "resourceType": "Composition", "status": "final",
+                    "type": {"coding": [{"system": "http://loinc.org", "code": "60591-5"}]},
+                    "subject": {"reference": f"Patient/{pid}"}, "date": "2024-05-01",
+                    "author": [{"display": "x"}], "title": "Patient Summary"}}]}
+    L.put(document)
+    assert local(L, L.ids("Bundle", f"composition.subject=Patient/{pid}")) == ["ips"]
+    assert local(L, L.ids("Bundle", "composition.type=http://loinc.org|60591-5")) == ["ips"]
+    assert L.ids("Bundle", "composition.subject=Patient/nobody") == []
