@@ -205,8 +205,11 @@ def reference_values(value: Any, hint: str | None) -> Iterator[tuple[str | None,
 
 
 def uri_values(value: Any, hint: str | None) -> Iterator[str]:
+    """The uri; a canonical with a version (``url|1.0``) also without it, so both find it."""
     if isinstance(value, str):
         yield value
+        if "|" in value:
+            yield value.split("|", 1)[0]
 
 
 # -- compiled parameters ------------------------------------------------------------------------

@@ -207,3 +207,11 @@ def test_lenient_ignores_unknown_parameters(patients):
     result = patients.search("Patient", "foo=bar&family=smith", lenient=True)
     assert [m.id for m in result.matches] == [patients.id("c")]
     assert result.ignored and result.ignored[0][0] == "foo"
+
+
+def test_profile_with_or_without_version(loader):
+    L = loader
+    L.put({"resourceType": "Patient", "id": L.id("prof"),
+           "meta": {"profile": ["http://hl7.org/fhir/uv/ips/StructureDefinition/Patient-uv-ips|1.1.0"]}})
+    assert ids(L, "Patient", "_profile=http://hl7.org/fhir/uv/ips/StructureDefinition/Patient-uv-ips") == ["prof"]
+    assert ids(L, "Patient", "_profile=http://hl7.org/fhir/uv/ips/StructureDefinition/Patient-uv-ips|1.1.0") == ["prof"]
