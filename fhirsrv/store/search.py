@@ -11,6 +11,11 @@
   :data:`TOTAL_COUNT_CAP` and left out above that. ``_total=accurate`` always counts,
   ``_total=estimate`` gives the planner's estimate above the cap, ``_total=none`` never
   counts. ``_summary=count`` counts.
+* ``_sort`` computes each key once per match from the index (about 5 µs a match), sorts
+  (rid, keys) and reads bodies for the page only: cheap for the usual, filtered searches
+  (``Observation?patient=…&_sort=-date``); sorting 10,000+ matches costs tens of ms.
+* Statements are never prepared server-side: a generic plan cannot use ``LIKE 'abc%'`` as
+  an index range, and custom plans weigh each value (a rare code vs a common one).
 """
 
 from __future__ import annotations
@@ -75,23 +80,36 @@ def execute(conn: Any, request: SearchRequest, page_size: int = 20, max_page_siz
         result.total = _count(conn, where, params, None)
         return result
 
-    order_parts: list[str] = []
-    order_params: list[Any] = []
-    for key in request.sort:
-        sql, values = builder.sort_expression(key, "r")
-        order_parts.append(sql)
-        order_params.extend(values)
-    order_parts.append("r.rid")
     snapshot_sql = "(SELECT last_value FROM resource_rid_seq)" if request.snapshot is None else "%s"
     snapshot_params = [] if request.snapshot is None else [request.snapshot]
     bound_sql = "" if request.snapshot is None else " AND r.rid <= %s"
-    sql = (
-        f"SELECT {_COLUMNS}, {snapshot_sql} FROM resource r WHERE {where}{bound_sql} "
-        f"ORDER BY {', '.join(order_parts)} LIMIT %s OFFSET %s"
-    )
-    rows = _run(conn,
-        sql, [*snapshot_params, *params, *snapshot_params, *order_params, count + 1, request.offset]
-    ).fetchall()
+    if request.sort:
+        # Compute each sort key once per match, sort the (rid, keys) tuples, and read bodies
+        # for the page only: sorting whole rows would carry every match's body through the sort.
+        keys: list[str] = []
+        key_params: list[Any] = []
+        order: list[str] = []
+        for n, key in enumerate(request.sort):
+            expression, values = builder.sort_key(key, "r")
+            keys.append(f"{expression} AS k{n}")
+            key_params.extend(values)
+            order.append(f"k{n} {'DESC' if key.descending else 'ASC'} NULLS LAST")
+        order.append("rid")
+        sql = (
+            f"SELECT {_COLUMNS}, {snapshot_sql} FROM ("
+            f"SELECT rid, row_number() OVER (ORDER BY {', '.join(order)}) AS pos FROM ("
+            f"SELECT r.rid, {', '.join(keys)} FROM resource r WHERE {where}{bound_sql}) keyed "
+            f"ORDER BY pos LIMIT %s OFFSET %s) page "
+            f"JOIN resource r ON r.rid = page.rid AND {LIVE.format(a='r')} ORDER BY page.pos"
+        )
+        values = [*snapshot_params, *key_params, *params, *snapshot_params, count + 1, request.offset]
+    else:
+        sql = (
+            f"SELECT {_COLUMNS}, {snapshot_sql} FROM resource r WHERE {where}{bound_sql} "
+            f"ORDER BY r.rid LIMIT %s OFFSET %s"
+        )
+        values = [*snapshot_params, *params, *snapshot_params, count + 1, request.offset]
+    rows = _run(conn, sql, values).fetchall()
     has_next = len(rows) > count
     rows = rows[:count]
     snapshot = request.snapshot if request.snapshot is not None else (rows[0][6] if rows else None)

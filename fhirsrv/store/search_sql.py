@@ -176,12 +176,13 @@ class SqlBuilder:
         return sql, [f.source_type, f.code, *inner_params]
 
     # -- sorting ----------------------------------------------------------------------------------
-    def sort_expression(self, key: SortKey, a: str) -> Sql:
-        direction = "DESC" if key.descending else "ASC"
+    def sort_key(self, key: SortKey, a: str) -> Sql:
+        """The value a resource sorts by (the smallest for ascending, the largest for
+        descending, as search.html asks for repeating elements); NULL when it has none."""
         if key.code == "_id":
-            return f"{a}.id {direction}", []
+            return f"{a}.id", []
         if key.code == "_lastUpdated":
-            return f"{a}.last_updated {direction}", []
+            return f"{a}.last_updated", []
         x = self.alias("x")
         table = TABLE_OF_TYPE[key.type]
         aggregate = "max" if key.descending else "min"
@@ -194,8 +195,7 @@ class SqlBuilder:
             "idx_uri": "{x}.uri",
         }[table].format(x=x)
         return (
-            f"(SELECT {aggregate}({column}) FROM {table} {x} WHERE {x}.rid = {a}.rid AND {x}.param = %s) "
-            f"{direction} NULLS LAST",
+            f"(SELECT {aggregate}({column}) FROM {table} {x} WHERE {x}.rid = {a}.rid AND {x}.param = %s)",
             [key.code],
         )
 
