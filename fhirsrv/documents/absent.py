@@ -36,9 +36,13 @@ NO_INFO_CODES = frozenset(
     {"no-allergy-info", "no-medication-info", "no-problem-info", "no-immunization-info",
      "no-procedure-info", "no-device-info"}
 )
-SNOMED_NO_KNOWN = frozenset(
-    {code for code, _ in NO_KNOWN_TO_SNOMED.values()} | {"716220001", "428197003", "716184000"}
+# "No known …" for a whole section: contradicted by any real entry of that section. The
+# narrower ones ("no known food allergy") are statements that stand beside real entries.
+GENERAL_NO_KNOWN = frozenset(
+    {"no-known-allergies", "no-known-medications", "no-known-problems", "no-known-immunizations",
+     "no-known-procedures", "no-known-devices"}
 )
+SNOMED_GENERAL_NO_KNOWN = frozenset(NO_KNOWN_TO_SNOMED[c][0] for c in GENERAL_NO_KNOWN)
 SNOMED_NO_INFO = "1287211007"
 
 _CODE_ELEMENTS = ("code", "medicationCodeableConcept", "vaccineCode")
@@ -53,16 +57,21 @@ def _codings(resource: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def classify(resource: dict[str, Any]) -> str | None:
-    """``"no-known"``, ``"no-info"`` or None (a real clinical statement)."""
+    """``"no-known"`` (a section-wide known absence), ``"no-info"``, or None (a statement)."""
     for coding in _codings(resource):
         system, code = coding.get("system"), coding.get("code")
-        if system == ABSENT_UNKNOWN:
-            return "no-info" if code in NO_INFO_CODES else "no-known"
-        if system == SNOMED and code in SNOMED_NO_KNOWN:
+        if system == ABSENT_UNKNOWN and code in NO_INFO_CODES:
+            return "no-info"
+        if (system == ABSENT_UNKNOWN and code in GENERAL_NO_KNOWN) or (
+                system == SNOMED and code in SNOMED_GENERAL_NO_KNOWN):
             return "no-known"
         if system == SNOMED and code == SNOMED_NO_INFO:
             return "no-info"
     return None
+
+
+def uses_absent_unknown(resource: dict[str, Any]) -> bool:
+    return any(c.get("system") == ABSENT_UNKNOWN for c in _codings(resource))
 
 
 def with_snomed(resource: dict[str, Any]) -> dict[str, Any] | None:

@@ -22,6 +22,7 @@ def document_reference(
     bundle: dict[str, Any],
     bundle_id: str,
     composition: dict[str, Any],
+    composition_id: str,
     patient_id: str,
     moment: datetime,
     replaces: str | None = None,
@@ -55,7 +56,10 @@ def document_reference(
     if composition.get("date"):
         attachment["creation"] = composition["date"]
     out["content"] = [{"attachment": attachment}]
+    context: dict[str, Any] = {}
     period = next((e.get("period") for e in composition.get("event") or [] if e.get("period")), None)
     if period:
-        out["context"] = {"period": period}
+        context["period"] = period
+    context["related"] = [{"reference": f"Composition/{composition_id}"}]  # the decomposed document
+    out["context"] = context
     return out

@@ -137,7 +137,8 @@ def _store_new(
     newer = previous is None or document_date >= previous.document_date
     docref_id = new_id()
     docref = document_reference(
-        bundle=bundle, bundle_id=stored_bundle.id, composition=rewritten_composition, patient_id=patient_id,
+        bundle=bundle, bundle_id=stored_bundle.id, composition=rewritten_composition,
+        composition_id=targets[0][1], patient_id=patient_id,
         moment=moment, replaces=previous.docref_id if previous and newer else None, superseded=not newer,
     )
     svc.store.update(cur, "DocumentReference", docref_id, docref, moment=moment)

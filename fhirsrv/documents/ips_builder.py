@@ -132,7 +132,7 @@ def _generated(resource: dict[str, Any]) -> Item:
 
 def _translated(item: Item, profile: DocumentProfile) -> Item:
     """In a 2.0-style document, a stored 1.1.0 "no known …" resource also carries the SNOMED code."""
-    if profile.is_ips_1 or item.text is None:
+    if profile.is_ips_1 or item.text is None or not absent.uses_absent_unknown(item.data):
         return item
     changed = absent.with_snomed(fhirjson.loads(item.text))
     if changed is None:
@@ -141,18 +141,14 @@ def _translated(item: Item, profile: DocumentProfile) -> Item:
 
 
 def _section_entries(sd: SectionDef, candidates: list[Item], profile: DocumentProfile) -> list[Item]:
-    """Real statements win over absence markers; a known absence over "no information"."""
+    """Statements win over a section-wide absence; a known absence over "no information"."""
     by_class: dict[str | None, list[Item]] = {None: [], "no-known": [], "no-info": []}
-    chosen = selection.select(sd.code, [c.data for c in candidates])
-    chosen_ids = {id(c) for c in chosen}
+    chosen = {id(r) for r in selection.select(sd.code, [c.data for c in candidates])}
     for item in candidates:
-        if id(item.data) in chosen_ids:
+        if id(item.data) in chosen:
             by_class[absent.classify(item.data)].append(item)
-    if by_class[None]:
-        return by_class[None]
-    if by_class["no-known"]:
-        return [_translated(i, profile) for i in by_class["no-known"]]
-    return by_class["no-info"] if profile.is_ips_1 else []
+    found = by_class[None] or by_class["no-known"] or (by_class["no-info"] if profile.is_ips_1 else [])
+    return [_translated(i, profile) for i in found]
 
 
 class SummaryBuilder:
@@ -174,31 +170,27 @@ class SummaryBuilder:
             raise LookupError(f"Patient/{patient_id}")
         patient, content = items[0], items[1:]
         self.included[patient.key] = patient
-        sections: list[dict[str, Any]] = []
+        plan: list[tuple[SectionDef, list[Item]]] = []
         placed: list[Item] = []
-        used: set[str] = set()
         for sd in section_definitions(self.registry, self.profile.composition):
-            candidates = [i for i in content if i.rtype in sd.entry_types and i.key not in used]
+            candidates = [i for i in content if i.rtype in sd.entry_types and i.key not in self.included]
             entries = _section_entries(sd, candidates, self.profile)
-            used.update(i.key for i in entries)
-            section = self._section(sd, entries, patient)
-            if section is not None:
-                sections.append(section)
-                placed.extend(e for e in entries if e.key not in self.included)
-                self.included.update((e.key, e) for e in entries)
+            if not entries and sd.required and not sd.empty_reason_allowed:
+                generated = absent.no_information_resource(sd.code, patient.full_url)
+                entries = [_generated(generated)] if generated is not None else []
+            plan.append((sd, entries))
+            placed.extend(entries)
+            self.included.update((e.key, e) for e in entries)
         referenced = close_references(self.cur, self.included, [patient, *placed], self.base)
+        sections = [s for sd, entries in plan if (s := self._section(sd, entries)) is not None]
         device, custodian = self._service_parties()
         composition = self._composition(patient, sections, device, custodian)
         entries = [_generated(composition), patient, *placed, *referenced, _generated(device), _generated(custodian)]
         return self._bundle(entries)
 
-    def _section(self, sd: SectionDef, entries: list[Item], patient: Item) -> dict[str, Any] | None:
+    def _section(self, sd: SectionDef, entries: list[Item]) -> dict[str, Any] | None:
         title = TITLES.get(sd.code, sd.short)
         section: dict[str, Any] = {"title": title, "code": {"coding": [{"system": sd.system, "code": sd.code}]}}
-        if not entries and sd.required and not sd.empty_reason_allowed:
-            generated = absent.no_information_resource(sd.code, patient.full_url)
-            if generated is not None:
-                entries.append(_generated(generated))
         if entries:
             div = narrative.section_div(title, [e.body or e.data for e in entries], self.lookup)
             section["text"] = narrative.narrative(div)
