@@ -4,10 +4,9 @@ Two layers, both answered as one OperationOutcome:
 
 1. the facts ingest itself relies on (bdl-9/10/11 and a resolvable Patient subject, unique
    ``fullUrl``s) — checked here because without them there is nothing to decompose;
-2. base R4 plus the claimed profile, by the project's validator (:func:`run_validator` is the
-   one call site; it wires itself once ``fhirsrv.validation`` is on main). A claim without a
-   version is met by any published version of that profile: IPS 1.1.0 documents that claim
-   plain ``Bundle-uv-ips`` are still valid IPS.
+2. base R4 plus the claimed profile, by the project's validator (:func:`run_validator`). A
+   claim without a version is met by any published version of that profile: IPS 1.1.0
+   documents that claim plain ``Bundle-uv-ips`` are still valid IPS.
 """
 
 from __future__ import annotations
@@ -16,17 +15,14 @@ from typing import Any
 
 from ..conformance.registry import Registry
 from ..errors import Issue, Unprocessable, has_errors, operation_outcome
+from ..validation import validate
 from .profiles import DocumentProfile, claimed
 from .references import BundleReferences
 
 
-def run_validator(resource: dict[str, Any], profiles: list[str]) -> dict[str, Any]:
-    """Base R4 + ``profiles`` by the project validator (branch ``validator``)."""
-    try:
-        from ..validation import validate  # type: ignore[attr-defined]
-    except ImportError:  # validator not merged yet: only the shape checks below apply
-        return operation_outcome([])
-    return validate(resource, profiles=profiles)
+def run_validator(resource: dict[str, Any], profiles: list[str], registry: Registry) -> dict[str, Any]:
+    """Base R4 + ``profiles`` (+ ``meta.profile``) by the project validator."""
+    return validate(resource, profiles, registry=registry)
 
 
 def shape_issues(bundle: dict[str, Any]) -> list[Issue]:
@@ -87,7 +83,7 @@ def check_document(bundle: dict[str, Any], registry: Registry, default_profile: 
     for versions in claimed(bundle, registry, default_profile):
         first_failure: dict[str, Any] | None = None
         for profile in versions:
-            outcome = run_validator(bundle, [profile.bundle])
+            outcome = run_validator(bundle, [profile.bundle], registry)
             if not has_errors(outcome):
                 chosen = chosen or profile
                 warnings.extend(outcome.get("issue", []))

@@ -126,7 +126,7 @@ def _store_new(
         if at == patient_at and not patient_is_new:
             continue
         resource = _with_source(rewrite(entry["resource"], replacer(at)), source)
-        svc.store.update(cur, rtype, rid, resource, moment=moment)
+        svc.store.create(cur, rtype, resource, moment=moment, rid=rid)
         if at == 0:
             rewritten_composition = resource
 
@@ -141,7 +141,7 @@ def _store_new(
         composition_id=targets[0][1], patient_id=patient_id,
         moment=moment, replaces=previous.docref_id if previous and newer else None, superseded=not newer,
     )
-    svc.store.update(cur, "DocumentReference", docref_id, docref, moment=moment)
+    svc.store.create(cur, "DocumentReference", docref, moment=moment, rid=docref_id)
     record = records.DocumentRecord(
         stored_bundle.id, patient_id, source_key, targets[0][1], docref_id, document_date,
         None if newer else previous.bundle_id,  # type: ignore[union-attr]

@@ -5,15 +5,15 @@ families we know are listed here; their versions come from the registry, so ship
 next IPS package adds a selectable version without code. An unversioned canonical means
 "any published version": callers try the versions newest first.
 
-The profile aliases (``ips``, ``ips-1.1``, ``eps``, ``sumehr``) are also defined by
-``fhirsrv/conformance/aliases.py`` on branch ``profiles``; :func:`resolve` is the one place
-to switch to that module when it is on main.
+Aliases (``ips``, ``ips-1.1``, ``eps``, ``sumehr``) are the project's, from
+:mod:`fhirsrv.conformance.aliases`; an alias names one version.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..conformance.aliases import PROFILE_ALIASES, SUMEHR_BUNDLE, resolve_profile_alias
 from ..conformance.registry import Registry, split_canonical
 from ..errors import FhirError
 
@@ -31,17 +31,8 @@ class Family:
 FAMILIES = (
     Family("ips", IPS_BASE + "Bundle-uv-ips", IPS_BASE + "Composition-uv-ips"),
     Family("eps", EPS_BASE + "bundle-eu-eps", EPS_BASE + "composition-eu-eps"),
+    Family("sumehr", SUMEHR_BUNDLE, SUMEHR_BUNDLE.replace("sumehr-bundle", "sumehr-composition")),
 )
-
-# alias → (family, version or None for the newest)
-ALIASES: dict[str, tuple[str, str | None]] = {
-    "ips": ("ips", None),
-    "ips-2": ("ips", "2.0"),
-    "ips-2.0": ("ips", "2.0"),
-    "ips-1.1": ("ips", "1.1"),
-    "eps": ("eps", None),
-}
-
 
 @dataclass(frozen=True)
 class DocumentProfile:
@@ -74,21 +65,16 @@ def resolve(reference: str, registry: Registry) -> list[DocumentProfile]:
     ``reference`` is an alias, or the canonical of a family's Bundle or Composition
     profile, with or without ``|version``.
     """
-    reference = reference.strip()
-    if reference.lower() in ALIASES:
-        name, version = ALIASES[reference.lower()]
-        family = next(f for f in FAMILIES if f.name == name)
-    else:
-        url, version = split_canonical(reference)
-        family = _family_of(url)
-        if family is None:
-            raise FhirError(
-                f"profile {reference!r} is not a document profile this server supports; use "
-                f"{IPS_BASE}Composition-uv-ips (|2.0.0 or |1.1.0), the EU Patient Summary "
-                "(composition-eu-eps) or one of the aliases " + ", ".join(sorted(ALIASES)),
-                code="not-supported",
-                expression="profile",
-            )
+    url, version = split_canonical(resolve_profile_alias(reference.strip()))
+    family = _family_of(url)
+    if family is None:
+        raise FhirError(
+            f"profile {reference!r} is not a document profile this server supports; use "
+            f"{IPS_BASE}Composition-uv-ips (|2.0.0 or |1.1.0), the EU Patient Summary "
+            "(composition-eu-eps) or one of the aliases " + ", ".join(sorted(PROFILE_ALIASES)),
+            code="not-supported",
+            expression="profile",
+        )
     found = _versions(registry, family, version)
     if not found:
         raise FhirError(

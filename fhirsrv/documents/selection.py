@@ -111,6 +111,17 @@ def pregnancy(r: dict[str, Any]) -> bool:
         _codes(r.get("code")) & PREGNANCY_CODES)
 
 
+def functional_status(r: dict[str, Any]) -> bool:
+    """Functional assessments; disability Conditions are left to the problem sections."""
+    return r.get("resourceType") == "ClinicalImpression" and r.get("status") != "entered-in-error"
+
+
+def plan_of_care(r: dict[str, Any]) -> bool:
+    if r.get("resourceType") == "ImmunizationRecommendation":
+        return True
+    return r.get("resourceType") == "CarePlan" and r.get("status") in {"active", "on-hold"}
+
+
 def advance_directive(r: dict[str, Any]) -> bool:
     return r.get("resourceType") == "Consent" and r.get("status") == "active" and "adr" in _codes(r.get("scope"))
 
@@ -129,8 +140,8 @@ RULES: dict[str, Rule] = {
     "46264-8": _status_not("entered-in-error"),
     "42348-3": advance_directive,
     "104605-1": _status_in("active"),
-    "18776-5": _status_in("active", "on-hold"),
-    "47420-5": _status_not("entered-in-error"),
+    "18776-5": plan_of_care,
+    "47420-5": functional_status,
 }
 # Sections summarised as "the latest per code" rather than every instance.
 LATEST_PER_CODE = frozenset({"30954-2", "8716-3", "29762-2"})

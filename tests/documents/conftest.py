@@ -8,8 +8,6 @@ from typing import Any
 
 import pytest
 
-from fhirsrv.store.indexer import Indexer
-
 
 @dataclass
 class Posted:
@@ -44,11 +42,3 @@ def count(fhir, rtype: str) -> int:
     """Versions of ``rtype`` stored so far (type history total): any write shows up here."""
     return fhir.get(f"{rtype}/_history", params={"_count": 1}).json()["total"]
 
-
-# The interim indexer on main finds the Patient compartment only through elements named like
-# the compartment's search parameters, so a Condition (``subject``, parameter ``patient``)
-# gets no patient_id until branch `search` lands its indexer. Tests that need Conditions in
-# the compartment say so.
-needs_compartment_indexer = pytest.mark.xfail(
-    not hasattr(Indexer, "plans"), reason="interim indexer: Condition not in the Patient compartment", strict=False
-)
