@@ -177,7 +177,7 @@
     if (state.inflight) { state.inflight.abort(); }
     const controller = new AbortController();
     state.inflight = controller;
-    showVerdict("busy", "Validating…");
+    showVerdict("busy", "Checking with the server…");
     buttons.validate.disabled = true;
     const started = performance.now();
     try {
