@@ -71,13 +71,23 @@ class HttpClient(AbstractContextManager):
              headers: dict[str, str] | None = None) -> Reply:
         url = f"{self.base}/{path}" if path else f"{self.base}/"
         data = fhirjson.dumps(body) if body is not None else None
-        try:
-            response = self.session.request(method, url, data=data, headers=_headers(self.token, headers),
-                                            timeout=self.timeout)
-        except requests.RequestException as exc:
-            return Reply(0, {"resourceType": "OperationOutcome", "issue": [
-                {"severity": "fatal", "code": "transient", "diagnostics": f"cannot reach {self.base}: {exc}"}]})
-        return Reply(response.status_code, _parse(response.content))
+        for attempt in (1, 2):
+            try:
+                response = self.session.request(method, url, data=data, headers=_headers(self.token, headers),
+                                                timeout=self.timeout)
+                return Reply(response.status_code, _parse(response.content))
+            except requests.ConnectionError as exc:
+                # A server may close a kept-alive connection (gunicorn does after refusing a large
+                # body unread); retry once on a new connection. The importer's requests are PUTs
+                # by id or conditional creates, so repeating one cannot duplicate anything.
+                error: Exception = exc
+                if attempt == 2:
+                    break
+            except requests.RequestException as exc:
+                error = exc
+                break
+        return Reply(0, {"resourceType": "OperationOutcome", "issue": [
+            {"severity": "fatal", "code": "transient", "diagnostics": f"cannot reach {self.base}: {error}"}]})
 
     def __exit__(self, *exc: object) -> None:
         self.session.close()
