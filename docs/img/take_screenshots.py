@@ -34,6 +34,9 @@ def shoot(site: str) -> None:
         page = browser.new_page(viewport={"width": 1400, "height": 860})
         page.goto(f"{site}/validator")
         page.select_option("#profile", "ips")
+        page.click("#load-example")  # warm-up: the first call loads and compiles the definitions
+        page.wait_for_function("() => /^Valid —/.test(document.getElementById('verdict').textContent)",
+                               timeout=300000)
         page.select_option("#example", "ips-2.0-broken.json")
         page.click("#load-example")
         page.wait_for_function("() => /^Not valid/.test(document.getElementById('verdict').textContent)",

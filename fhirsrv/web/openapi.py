@@ -171,7 +171,6 @@ def route_doc(rule: str, method: str, interactions: tuple[str, ...], level: str)
     if "<rtype>" in rule:
         doc["parameters"] = [{"in": "path", "name": "rtype", "required": True, "schema": TYPE_REF,
                               "description": "Resource type"}, *doc.get("parameters", [])]
-    doc["tags"] = [{"system": "System", "type": "Type level", "instance": "Instance level"}[level]]
     return doc
 
 

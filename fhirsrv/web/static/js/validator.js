@@ -62,6 +62,7 @@
 
   function clearMark() {
     mark.hidden = true;
+    $("cursor-pos").textContent = "";
     delete mark.dataset.line;
     document.querySelectorAll(".issue[aria-current]").forEach(function (b) { b.removeAttribute("aria-current"); });
   }
