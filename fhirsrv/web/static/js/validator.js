@@ -213,8 +213,14 @@
     const warnings = count(["warning"]);
     const against = profileSelect.options[profileSelect.selectedIndex].text;
     const took = " (" + Math.round(millis) + " ms)";
-    if (!response.ok && errors === 0) {
-      showVerdict("error", "The server refused the request (HTTP " + response.status + ")" + took + ".");
+    if (!response.ok && response.status !== 400 && response.status !== 422) {
+      // not a verdict on the payload: no $validate, not authorised, server trouble
+      const first = issues[0] && (issues[0].diagnostics || issues[0].code);
+      showVerdict("error", "Could not validate (HTTP " + response.status + ")" + (first ? ": " + first : "") + ".");
+      state.validText = null;
+      buttons.store.disabled = true;
+      issuesBox.replaceChildren();
+      return;
     } else if (errors === 0) {
       state.validText = text;
       buttons.store.disabled = false;
