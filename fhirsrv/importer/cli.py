@@ -9,8 +9,10 @@ rejected, 2 when there was nothing to load.
 from __future__ import annotations
 
 import argparse
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from rich.console import Console
 from rich.progress import (
@@ -27,7 +29,7 @@ from rich.text import Text
 
 from .client import HttpClient, InProcessClient
 from .runner import FileResult, Importer
-from .sources import discover
+from .sources import Source, discover
 
 
 class RateColumn(ProgressColumn):
@@ -49,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--token", help="bearer token sent as Authorization")
     parser.add_argument("--batch-size", type=int, default=200, help="entries per batch for NDJSON and "
                                                                     "collections (default 200)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="files loaded at the same time, after the shared Synthea files (default 1)")
     parser.add_argument("--progress", choices=("auto", "bar", "plain", "none"), default="auto",
                         help="bar on a terminal, plain lines otherwise (default auto)")
     return parser
@@ -67,11 +71,17 @@ class PlainProgress:
         self.done_files = 0
         self.done = 0
         self.started = time.monotonic()
+        self.lock = threading.Lock()  # --jobs: files finish on several threads
 
     def advance(self, count: int) -> None:
-        self.done += count
+        with self.lock:
+            self.done += count
 
     def file_done(self, result: FileResult) -> None:
+        with self.lock:
+            self._file_done(result)
+
+    def _file_done(self, result: FileResult) -> None:
         self.done_files += 1
         elapsed = max(time.monotonic() - self.started, 1e-9)
         rate = self.done / elapsed
@@ -95,14 +105,16 @@ class BarProgress:
             TextColumn("resources"), RateColumn(), TimeElapsedColumn(), TextColumn("ETA"),
             TimeRemainingColumn(), console=console)
         self.task = self.bar.add_task("import", total=total, files=f"0/{files}")
+        self.lock = threading.Lock()
         self.bar.start()
 
     def advance(self, count: int) -> None:
         self.bar.advance(self.task, count)
 
     def file_done(self, result: FileResult) -> None:
-        self.done_files += 1
-        self.bar.update(self.task, files=f"{self.done_files}/{self.files}")
+        with self.lock:  # --jobs: files finish on several threads
+            self.done_files += 1
+            self.bar.update(self.task, files=f"{self.done_files}/{self.files}")
         if result.rejected:
             self.bar.console.print(f"rejected in {result.path}: {'; '.join(result.reasons)}",
                                    markup=False, highlight=False)
@@ -112,7 +124,7 @@ class BarProgress:
 
 
 class NoProgress(PlainProgress):
-    def file_done(self, result: FileResult) -> None:
+    def _file_done(self, result: FileResult) -> None:
         pass
 
 
@@ -141,6 +153,24 @@ def summarise(console: Console, results: list[FileResult], seconds: float) -> No
                           markup=False, highlight=False)
 
 
+def load_all(importer: Importer, sources: list[Source], jobs: int,
+             on_file: Callable[[FileResult], None]) -> list[FileResult]:
+    """Load the shared files (which others refer to) in order, then the rest on ``jobs`` threads."""
+
+    def load(source: Source) -> FileResult:
+        result = importer.load(source)
+        on_file(result)
+        return result
+
+    first = [s for s in sources if s.load_first]
+    results = [load(source) for source in first]
+    rest = sources[len(first):]
+    if jobs == 1:
+        return results + [load(source) for source in rest]
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return results + list(pool.map(load, rest))
+
+
 def run(argv: Sequence[str], console: Console | None = None) -> int:
     args = build_parser().parse_args(list(argv))
     console = console or Console(soft_wrap=True)
@@ -158,12 +188,8 @@ def run(argv: Sequence[str], console: Console | None = None) -> int:
     with client:
         progress = progress_type(console, len(sources), total)
         importer = Importer(client, batch_size=max(1, args.batch_size), on_progress=progress.advance)
-        results = []
         try:
-            for source in sources:
-                result = importer.load(source)
-                results.append(result)
-                progress.file_done(result)
+            results = load_all(importer, sources, max(1, args.jobs), progress.file_done)
         finally:
             progress.close()
     summarise(console, results, time.monotonic() - started)

@@ -8,6 +8,7 @@ and no second code path that could store what the API would refuse.
 
 from __future__ import annotations
 
+import threading
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -59,13 +60,24 @@ def _parse(data: bytes) -> Any:
 
 
 class HttpClient(AbstractContextManager):
-    """A running fhirsrv (or any FHIR server) at ``base``."""
+    """A running fhirsrv (or any FHIR server) at ``base``; one connection per thread."""
 
     def __init__(self, base: str, token: str | None = None, timeout: float = 600) -> None:
         self.base = base.rstrip("/")
         self.token = token
         self.timeout = timeout
-        self.session = requests.Session()
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
+
+    @property
+    def session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            with self._lock:
+                self._sessions.append(session)
+        return session
 
     def send(self, method: str, path: str, body: dict[str, Any] | None = None,
              headers: dict[str, str] | None = None) -> Reply:
@@ -90,7 +102,8 @@ class HttpClient(AbstractContextManager):
             {"severity": "fatal", "code": "transient", "diagnostics": f"cannot reach {self.base}: {error}"}]})
 
     def __exit__(self, *exc: object) -> None:
-        self.session.close()
+        for session in self._sessions:
+            session.close()
 
 
 class InProcessClient(AbstractContextManager):

@@ -28,6 +28,11 @@ class Source:
     path: Path
 
     @property
+    def load_first(self) -> bool:
+        """A Synthea file of shared resources that the patient files refer to."""
+        return self.path.name.lower().startswith(LOAD_FIRST)
+
+    @property
     def ndjson(self) -> bool:
         return self.path.suffix.lower() == ".ndjson"
 
@@ -67,8 +72,7 @@ def _resource(data: bytes, where: str) -> dict[str, Any]:
 
 
 def _order(path: Path) -> tuple[int, str]:
-    name = path.name.lower()
-    return (0 if name.startswith(LOAD_FIRST) else 1, str(path))
+    return (0 if Source(path).load_first else 1, str(path))
 
 
 def discover(paths: Sequence[str | Path]) -> Iterator[Source]:

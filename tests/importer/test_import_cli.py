@@ -119,3 +119,16 @@ def test_in_process_import_into_the_configured_database(tmp_path: Path, conninfo
     out = capsys.readouterr().out
     assert "Imported 5 resources from 2 files" in out
     assert fhir.get("Bundle/imp-doc").status_code == 200
+
+
+def test_parallel_jobs_store_the_same(tmp_path: Path, base_url: str, fhir) -> None:
+    for n in range(6):
+        (tmp_path / f"p{n}.ndjson").write_text("\n".join(
+            json.dumps({"resourceType": "Patient", "id": f"imp-par-{n}-{k}"}) for k in range(5)))
+    con = console()
+    assert run([str(tmp_path), "--url", base_url, "--jobs", "3", "--progress", "plain"], console=con) == 0
+    text = output(con)
+    assert "Imported 30 resources from 6 files" in text
+    assert sorted(line.split("]")[0] for line in text.splitlines() if line.startswith("[")) == \
+        sorted(f"[{n}/6" for n in range(1, 7))
+    assert all(fhir.get(f"Patient/imp-par-{n}-4").status_code == 200 for n in range(6))
