@@ -15,7 +15,7 @@ from flask import Flask, Response, request
 from flask_smorest import Api, Blueprint
 from werkzeug.exceptions import HTTPException
 
-from . import __version__
+from . import __version__, web
 from .config import Settings
 from .errors import FhirError, operation_outcome
 from .rest.http import fhir_response
@@ -85,15 +85,18 @@ def _install_error_handlers(app: Flask) -> None:
 def _mount_fhir_api(app: Flask, api: Api, settings: Settings) -> None:
     from .operations import catalogue  # noqa: F401  (registers every operation module)
     from .rest.routes import ROUTES, OperationConverter
+    from .web.openapi import OpenApiDescriber
 
     app.url_map.converters["op"] = OperationConverter
     api.register_converter(OperationConverter, lambda _c: {"type": "string", "pattern": OperationConverter.regex})
     blueprint = Blueprint("fhir", __name__, url_prefix=settings.base_path,
                           description="The FHIR R4 RESTful API (application/fhir+json)")
+    describer = OpenApiDescriber(api, settings)  # OpenAPI docs generated from ROUTES and the operation registry
     for route in ROUTES:
         endpoint = f"{route.view.__name__}_{'_'.join(m.lower() for m in route.methods)}_{route.level}"
-        blueprint.route(route.rule, methods=list(route.methods), endpoint=endpoint)(route.view)
+        blueprint.route(route.rule, methods=list(route.methods), endpoint=endpoint)(describer.view(route))
     api.register_blueprint(blueprint)
+    describer.install(app)
 
 
 def create_app(
@@ -119,5 +122,6 @@ def create_app(
     app.extensions["fhirsrv"] = Services(settings=settings, conninfo=conninfo, validator=validator)
     api = Api(app)
     _mount_fhir_api(app, api, settings)
+    web.init_app(app, settings)  # the validator page, the landing page and /docs
     _install_error_handlers(app)
     return app
