@@ -153,3 +153,15 @@ def test_chain_into_the_composition_a_document_bundle_carries(loader):
     assert local(L, L.ids("Bundle", f"composition.subject=Patient/{pid}")) == ["ips"]
     assert local(L, L.ids("Bundle", "composition.type=http://loinc.org|60591-5")) == ["ips"]
     assert L.ids("Bundle", "composition.subject=Patient/nobody") == []
+
+
+def test_sorted_paging_covers_every_match_once(loader, model):
+    L = loader
+    for n, family_name in enumerate(["delta", "alpha", "echo", "bravo", "charlie", "alpha"]):
+        L.put({"resourceType": "Patient", "id": L.id(f"s{n}"), "name": [{"family": family_name}]})
+    query = [("_tag", f"urn:fhirsrv:test|{L.tag}"), ("_sort", "family,-_id"), ("_count", "4")]
+    first = execute(L.conn, SearchRequest.parse("Patient", query, model))
+    second = execute(L.conn, SearchRequest.parse("Patient", [*query, ("_page", first.next_page)], model))
+    names = [m.id.split("-", 1)[1] for m in first.matches + second.matches]
+    assert names == ["s5", "s1", "s3", "s4", "s0", "s2"]  # alpha (s5 before s1: -_id), bravo, charlie …
+    assert second.next_page is None
