@@ -231,18 +231,21 @@ class Indexer:
         self.model = model
         self._choice_types = fhirpath_mini.choice_types_from(_all_structure_definitions(model, profiles_dir))
         self._plans: dict[str, list[_Plan]] = {}
-        self._compiled: dict[str, Evaluator] = {}
+        self._compiled: dict[tuple[str, str | None], Evaluator] = {}
 
     # -- compilation ----------------------------------------------------------------------------
-    def compile(self, expression: str) -> Evaluator:
-        """The evaluator for one expression: the fast subset, else fhirpathpy (compiled once)."""
-        found = self._compiled.get(expression)
+    def compile(self, expression: str, root_type: str | None = None) -> Evaluator:
+        """The evaluator for one expression (specialised for ``root_type`` resources): the
+        fast subset, else fhirpathpy (compiled once)."""
+        found = self._compiled.get((expression, root_type))
         if found is None:
             try:
-                found = fhirpath_mini.compile_expression(expression, self.model.resource_types, self._choice_types)
+                found = fhirpath_mini.compile_expression(
+                    expression, self.model.resource_types, self._choice_types, root_type
+                )
             except fhirpath_mini.Unsupported:
                 found = _fhirpathpy_evaluator(expression)
-            self._compiled[expression] = found
+            self._compiled[(expression, root_type)] = found
         return found
 
     def plans(self, rtype: str) -> list[_Plan]:
@@ -255,7 +258,8 @@ class Indexer:
                 components: tuple[tuple[str, Evaluator], ...] = ()
                 if param.type == "composite":
                     components = tuple(self._component(param, url, expr) for url, expr in param.components)
-                plans.append(_Plan(code, param.type, self.compile(param.expression), components, param.targets))
+                evaluate = self.compile(param.expression, rtype)
+                plans.append(_Plan(code, param.type, evaluate, components, param.targets))
             self._plans[rtype] = plans
         return plans
 
