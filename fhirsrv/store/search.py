@@ -6,11 +6,11 @@
   database had handed out, and later pages ignore resources created after it, so a page
   never repeats or skips a match because of concurrent creates. (A concurrent update that
   changes whether a resource matches, or a delete, can still shift later pages by one.)
-* ``total``: counting costs a second scan, so by default it is given only when cheap:
-  exact when the whole result fits the first page, else counted up to
-  :data:`TOTAL_COUNT_CAP` and left out above that. ``_total=accurate`` always counts,
-  ``_total=estimate`` gives the planner's estimate above the cap, ``_total=none`` never
-  counts. ``_summary=count`` counts.
+* ``total``: counting every match costs a scan of them all, so by default it is given
+  only when it comes (almost) free: the page query collects up to :data:`TOTAL_COUNT_CAP`
+  matching rids anyway (a sorted search collects all of them and is always exact); above
+  the cap ``total`` is left out. ``_total=accurate`` then counts, ``_total=estimate`` gives
+  the planner's estimate, ``_total=none`` never counts. ``_summary=count`` counts.
 * ``_sort`` computes each key once per match from the index (about 5 µs a match), sorts
   (rid, keys) and reads bodies for the page only: cheap for the usual, filtered searches
   (``Observation?patient=…&_sort=-date``); sorting 10,000+ matches costs tens of ms.
@@ -31,7 +31,7 @@ from .search_sql import LIVE, SqlBuilder, _rtype_condition
 
 __all__ = ["SearchError", "SearchRequest", "SearchResult", "Match", "execute", "find_ids"]
 
-TOTAL_COUNT_CAP = 100
+TOTAL_COUNT_CAP = 200
 MAX_INCLUDES = 1000
 MAX_INCLUDE_ROUNDS = 4
 FIND_IDS_LIMIT = 100
@@ -80,12 +80,35 @@ def execute(conn: Any, request: SearchRequest, page_size: int = 20, max_page_siz
         result.total = _count(conn, where, params, None)
         return result
 
+    rows, counted = _page(conn, request, builder, where, params, count)
+    has_next = len(rows) > count
+    rows = rows[:count]
+    snapshot = request.snapshot if request.snapshot is not None else (rows[0][6] if rows else None)
+    result.matches = [Match(*row[:6]) for row in rows]
+    if has_next and snapshot is not None:
+        result.next_page = f"{request.offset + count}.{snapshot}"
+    if request.offset > 0:
+        prev = max(0, request.offset - count)
+        result.prev_page = f"{prev}.{snapshot}" if snapshot is not None else str(prev)
+    result.total = _total(conn, request, where, params, counted)
+    if request.includes and result.matches:
+        result.includes = _includes(conn, request.includes, result.matches)
+    return result
+
+
+def _page(conn: Any, request: SearchRequest, builder: SqlBuilder, where: str, params: list[Any],
+          count: int) -> tuple[list[tuple], int | None]:
+    """The page's rows (count + 1, to see whether a next page exists) and, when it came for
+    free, the number of matches from the page's start on (None when above the cap).
+
+    One statement: the matching rids are collected first (unsorted: up to the count cap,
+    which also yields the total; sorted: all of them, each sort key computed once), and
+    bodies are read for the page only.
+    """
     snapshot_sql = "(SELECT last_value FROM resource_rid_seq)" if request.snapshot is None else "%s"
     snapshot_params = [] if request.snapshot is None else [request.snapshot]
     bound_sql = "" if request.snapshot is None else " AND r.rid <= %s"
     if request.sort:
-        # Compute each sort key once per match, sort the (rid, keys) tuples, and read bodies
-        # for the page only: sorting whole rows would carry every match's body through the sort.
         keys: list[str] = []
         key_params: list[Any] = []
         order: list[str] = []
@@ -96,48 +119,39 @@ def execute(conn: Any, request: SearchRequest, page_size: int = 20, max_page_siz
             order.append(f"k{n} {'DESC' if key.descending else 'ASC'} NULLS LAST")
         order.append("rid")
         sql = (
-            f"SELECT {_COLUMNS}, {snapshot_sql} FROM ("
-            f"SELECT rid, row_number() OVER (ORDER BY {', '.join(order)}) AS pos FROM ("
-            f"SELECT r.rid, {', '.join(keys)} FROM resource r WHERE {where}{bound_sql}) keyed "
+            f"SELECT {_COLUMNS}, {snapshot_sql}, page.matches FROM ("
+            f"SELECT rid, row_number() OVER (ORDER BY {', '.join(order)}) AS pos, count(*) OVER () AS matches "
+            f"FROM (SELECT r.rid, {', '.join(keys)} FROM resource r WHERE {where}{bound_sql}) keyed "
             f"ORDER BY pos LIMIT %s OFFSET %s) page "
             f"JOIN resource r ON r.rid = page.rid AND {LIVE.format(a='r')} ORDER BY page.pos"
         )
         values = [*snapshot_params, *key_params, *params, *snapshot_params, count + 1, request.offset]
-    else:
-        sql = (
-            f"SELECT {_COLUMNS}, {snapshot_sql} FROM resource r WHERE {where}{bound_sql} "
-            f"ORDER BY r.rid LIMIT %s OFFSET %s"
-        )
-        values = [*snapshot_params, *params, *snapshot_params, count + 1, request.offset]
+        rows = _run(conn, sql, values).fetchall()
+        return rows, (rows[0][7] - request.offset if rows else None)
+    cap = count if request.total == "none" else max(count, TOTAL_COUNT_CAP)
+    sql = (
+        f"WITH m AS MATERIALIZED (SELECT r.rid FROM resource r WHERE {where}{bound_sql} "
+        f"ORDER BY r.rid LIMIT %s OFFSET %s) "
+        f"SELECT {_COLUMNS}, {snapshot_sql}, (SELECT count(*) FROM m) FROM m "
+        f"JOIN resource r ON r.rid = m.rid AND {LIVE.format(a='r')} ORDER BY r.rid LIMIT %s"
+    )
+    values = [*params, *snapshot_params, cap + 1, request.offset, *snapshot_params, count + 1]
     rows = _run(conn, sql, values).fetchall()
-    has_next = len(rows) > count
-    rows = rows[:count]
-    snapshot = request.snapshot if request.snapshot is not None else (rows[0][6] if rows else None)
-    result.matches = [Match(*row[:6]) for row in rows]
-    if has_next and snapshot is not None:
-        result.next_page = f"{request.offset + count}.{snapshot}"
-    if request.offset > 0:
-        prev = max(0, request.offset - count)
-        result.prev_page = f"{prev}.{snapshot}" if snapshot is not None else str(prev)
-    result.total = _total(conn, request, where, params, has_next, len(rows))
-    if request.includes and result.matches:
-        result.includes = _includes(conn, request.includes, result.matches)
-    return result
+    found = rows[0][7] if rows else 0
+    return rows, (found if found <= cap else None)
 
 
-def _total(conn: Any, request: SearchRequest, where: str, params: list[Any], has_next: bool, got: int) -> int | None:
+def _total(conn: Any, request: SearchRequest, where: str, params: list[Any], counted: int | None) -> int | None:
+    """``counted`` is the number of matches from the page's start on, when known."""
     if request.total == "none":
         return None
-    if request.offset == 0 and not has_next:
-        return got
+    if counted is not None and (counted > 0 or request.offset == 0):
+        return request.offset + counted
     if request.total == "accurate":
         return _count(conn, where, params, None)
-    capped = _count(conn, where, params, TOTAL_COUNT_CAP)
-    if capped <= TOTAL_COUNT_CAP:
-        return capped
     if request.total == "estimate":
         plan = _run(conn, f"EXPLAIN (FORMAT JSON) SELECT 1 FROM resource r WHERE {where}", params).fetchone()[0]
-        return max(int(plan[0]["Plan"]["Plan Rows"]), TOTAL_COUNT_CAP + 1)
+        return max(int(plan[0]["Plan"]["Plan Rows"]), request.offset + TOTAL_COUNT_CAP + 1)
     return None
 
 
