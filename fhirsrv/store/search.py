@@ -26,10 +26,10 @@ from typing import Any
 
 from fhirsrv.conformance.r4 import R4Model
 
-from .search_parse import IncludeSpec, SearchError, SearchRequest
+from .search_parse import IncludeSpec, SearchError, SearchRequest, is_supported
 from .search_sql import LIVE, SqlBuilder, _rtype_condition
 
-__all__ = ["SearchError", "SearchRequest", "SearchResult", "Match", "execute", "find_ids"]
+__all__ = ["SearchError", "SearchRequest", "SearchResult", "Match", "execute", "find_ids", "is_supported"]
 
 TOTAL_COUNT_CAP = 200
 MAX_INCLUDES = 1000

@@ -54,6 +54,14 @@ SUMMARY_MODES = frozenset({"true", "false", "text", "data", "count"})
 MAX_CHAIN_DEPTH = 4
 
 
+def is_supported(param: SearchParamDef) -> bool:
+    """Whether this engine answers the parameter (for the CapabilityStatement): every
+    definition with an expression, except the ``special`` type (``near``)."""
+    return param.type != "special" and param.code not in UNSUPPORTED_PARAMS and (
+        bool(param.expression) or param.code in {"_id", "_lastUpdated"}
+    )
+
+
 class SearchError(FhirError):
     """A search the server answers with 400 and an OperationOutcome.
 

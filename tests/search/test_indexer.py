@@ -113,3 +113,12 @@ def test_write_many_replaces_rows_of_several_resources(indexer, db):
         indexer.remove(cur, -1001)
         indexer.remove(cur, -1002)
         assert cur.execute("SELECT count(*) FROM idx_string WHERE rid = ANY(%s)", [rids]).fetchone()[0] == 0
+
+
+def test_supported_parameters_for_the_capability_statement(model):
+    from fhirsrv.store.search import is_supported
+
+    patient = model.params_for("Patient")
+    assert is_supported(patient["name"]) and is_supported(patient["_id"]) and is_supported(patient["_lastUpdated"])
+    assert not is_supported(patient["_text"]) and not is_supported(patient["_content"])
+    assert not is_supported(model.params_for("Location")["near"])
