@@ -209,7 +209,11 @@ def main() -> int:
                 conn.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
         if embedded is not None and not args.keep:
             embedded.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+            # run as root, the launcher may have placed the cluster under /var/lib/fhirsrv
+            shutil.rmtree(embedded.pgdata, ignore_errors=True)
+            shutil.rmtree(embedded.control_dir, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
