@@ -9,7 +9,7 @@ OperationOutcome naming the parameter.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,20 +23,33 @@ from .service import Session, terminology_for
 from .stored import DatabaseResources
 
 
+class LazyCursor:
+    """Opens the request's database transaction on first use (shipped content needs none)."""
+
+    def __init__(self, stack: ExitStack) -> None:
+        self._stack = stack
+        self._cursor: Any = None
+
+    def __call__(self) -> Any:
+        if self._cursor is None:
+            self._cursor = self._stack.enter_context(services().transaction())
+        return self._cursor
+
+
 @contextmanager
-def request_session() -> Iterator[tuple[Session, Any]]:
+def request_session() -> Iterator[tuple[Session, LazyCursor]]:
     """A terminology session that also sees user-stored resources; yields (session, cursor)."""
-    svc = services()
-    terminology = terminology_for(svc.settings)
-    with svc.transaction() as cur:
-        yield terminology.session(DatabaseResources(cur)), cur
+    terminology = terminology_for(services().settings)
+    with ExitStack() as stack:
+        cursor = LazyCursor(stack)
+        yield terminology.session(DatabaseResources(cursor)), cursor
 
 
-def instance(inv: Invocation, cur: Any) -> dict[str, Any] | None:
+def instance(inv: Invocation, cursor: LazyCursor) -> dict[str, Any] | None:
     """The stored resource an instance-level invocation (``ValueSet/[id]/$expand``) is about."""
     if inv.id is None:
         return None
-    stored = services().store.read(cur, inv.rtype, inv.id)
+    stored = services().store.read(cursor(), inv.rtype, inv.id)
     return fhirjson.loads(stored.body)
 
 
