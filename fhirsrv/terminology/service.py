@@ -12,6 +12,7 @@ is built from stored resources is cached only for that session, because they can
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -41,6 +42,10 @@ class TerminologyService:
         self.codesystem_cache: dict[tuple, CodeSystemIndex] = {}
         self.expansion_cache: dict[str, Expansion | None] = {}
         self._map_index: MapIndex | None = None
+        # The shared (store-less) session builds expansions under this lock: two threads
+        # building the same value set would otherwise see each other's half-built result
+        # as a cycle and cache an incomplete expansion. Cache hits never take the lock.
+        self.build_lock = threading.RLock()
         self._static = Session(self, None)
 
     @property
@@ -129,6 +134,13 @@ class Session:
                 return cached
         if reference in self._expansions:
             return self._expansions[reference]
+        if self.has_store:
+            return self._build(reference, depth)
+        with self.service.build_lock:
+            cached = self.service.expansion_cache.get(reference, _MISSING)
+            return self._build(reference, depth) if cached is _MISSING else cached
+
+    def _build(self, reference: str, depth: int) -> Expansion | None:
         if depth > MAX_DEPTH or reference in self._in_progress:
             return None
         found = self.resolver.find("ValueSet", reference)
@@ -262,6 +274,7 @@ class Session:
         text: str | None = None,
         offset: int = 0,
         count: int | None = None,
+        active_only: bool = False,
         parameters: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """The ValueSet with its ``expansion`` (R4 shape), filtered and paged."""
@@ -273,6 +286,8 @@ class Session:
                 status=422, code="too-costly" if not reasons else "not-supported",
             )
         members = expansion.listing()
+        if active_only:
+            members = [m for m in members if not m.inactive]
         if text:
             words = text.casefold().split()
             members = [m for m in members if all(w in f"{m.code} {m.display or ''}".casefold() for w in words)]

@@ -105,3 +105,24 @@ def test_validate_code_is_in_the_capability_statement(fhir):
     assert {"validate-code", "lookup"} <= by_type["CodeSystem"]
     assert {"validate-code", "expand"} <= by_type["ValueSet"]
     assert "translate" in by_type["ConceptMap"]
+
+
+ABSTRACT_CS = {"resourceType": "CodeSystem", "id": "tx-vc-abstract", "url": "http://example.org/cs/vc-abstract",
+               "status": "active", "content": "complete",
+               "property": [{"code": "notSelectable", "type": "boolean"}, {"code": "status", "type": "code"}],
+               "concept": [{"code": "group", "property": [{"code": "notSelectable", "valueBoolean": True}],
+                            "concept": [{"code": "leaf"}]},
+                           {"code": "old", "property": [{"code": "status", "valueCode": "retired"}]}]}
+ABSTRACT_VS = {"resourceType": "ValueSet", "id": "tx-vc-abstract", "url": "http://example.org/vs/vc-abstract",
+               "status": "active", "compose": {"include": [{"system": ABSTRACT_CS["url"]}]}}
+
+
+def test_abstract_concepts_need_abstract_true_and_active_only_expansion(fhir):
+    for resource in (ABSTRACT_CS, ABSTRACT_VS):
+        assert fhir.put(f"{resource['resourceType']}/{resource['id']}", json=resource).status_code in (200, 201)
+    query = {"url": ABSTRACT_VS["url"], "system": ABSTRACT_CS["url"], "code": "group"}
+    out = params(fhir.get("ValueSet/$validate-code", params=query).json())
+    assert out["result"] is False and "abstract" in out["message"]
+    assert params(fhir.get("ValueSet/$validate-code", params={**query, "abstract": "true"}).json())["result"] is True
+    body = fhir.get("ValueSet/$expand", params={"url": ABSTRACT_VS["url"], "activeOnly": "true"}).json()
+    assert [(c["code"], c.get("abstract")) for c in body["expansion"]["contains"]] == [("group", True), ("leaf", None)]
