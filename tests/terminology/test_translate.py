@@ -102,3 +102,26 @@ def test_bad_parameters_are_400(fhir, query):
     response = fhir.get("ConceptMap/$translate", params=query)
     assert response.status_code == 400, response.text
     assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_unknown_instance_is_404(fhir):
+    response = fhir.get("ConceptMap/does-not-exist/$translate", params={"system": ATC, "code": "J07CA02"})
+    assert response.status_code == 404
+
+
+def test_unmapped_other_map_and_provided(service):
+    from fhirsrv.terminology.conceptmaps import MapIndex, translate
+
+    second = {"resourceType": "ConceptMap", "url": "http://example.org/cm/second", "group": [
+        {"source": "http://example.org/a", "target": "http://example.org/c",
+         "element": [{"code": "7", "target": [{"code": "seven", "equivalence": "equal"}]}]}]}
+    first = {"resourceType": "ConceptMap", "url": "http://example.org/cm/first", "group": [
+        {"source": "http://example.org/a", "target": "http://example.org/c", "element": [],
+         "unmapped": {"mode": "other-map", "url": second["url"]}},
+        {"source": "http://example.org/a", "target": "http://example.org/d", "element": [],
+         "unmapped": {"mode": "provided"}}]}
+    index = MapIndex([first], service.aliases)
+    result = translate(index, "http://example.org/a", "7", other_map={second["url"]: second}.get)
+    assert [(m.system, m.code, m.equivalence) for m in result.matches] == [
+        ("http://example.org/c", "seven", "equal"), ("http://example.org/d", "7", "equal")]
+    assert result.result is True
