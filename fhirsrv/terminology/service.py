@@ -200,8 +200,9 @@ class Session:
         if why:
             return CodeCheck(None, f"{preferred}#{code} cannot be checked against {label}: {why}",
                              system_known=self.service.system_known(preferred))
-        return CodeCheck(False, f"{preferred}#{code} is not in the value set {label}",
-                         system_known=self.service.system_known(preferred))
+        known = self.service.system_known(preferred)
+        unknown = "" if known else f"; the code system {preferred} is not known to this server"
+        return CodeCheck(False, f"{preferred}#{code} is not in the value set {label}{unknown}", system_known=known)
 
     def with_display(self, member: Member, display: str | None) -> CodeCheck:
         known = member.display

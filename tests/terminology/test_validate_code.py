@@ -126,3 +126,9 @@ def test_abstract_concepts_need_abstract_true_and_active_only_expansion(fhir):
     assert params(fhir.get("ValueSet/$validate-code", params={**query, "abstract": "true"}).json())["result"] is True
     body = fhir.get("ValueSet/$expand", params={"url": ABSTRACT_VS["url"], "activeOnly": "true"}).json()
     assert [(c["code"], c.get("abstract")) for c in body["expansion"]["contains"]] == [("group", True), ("leaf", None)]
+
+
+def test_valueset_validate_code_unknown_system_says_so(fhir):
+    out = params(fhir.get("ValueSet/$validate-code", params={"url": GENDER_VS, "system": "http://example.org/typo",
+                                                             "code": "male"}).json())
+    assert out["result"] is False and "not known to this server" in out["message"]
