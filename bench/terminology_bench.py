@@ -4,7 +4,8 @@ Run from the project root:  .venv/bin/python -m bench.terminology_bench [--n 200
 
 In-process figures time the service calls the validator and the ingest path make (warm
 caches). HTTP figures time whole requests against the real application (werkzeug threaded
-server on loopback, a throwaway database in the embedded Postgres), one client, keep-alive.
+server on loopback, a throwaway database in the embedded Postgres, authentication off), one
+client, keep-alive.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ def via_http(n: int) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     with test_database() as conninfo:
-        app = create_app(Settings.from_env().with_(database_url=conninfo), conninfo=conninfo)
+        # auth off: this measures terminology; the security bench measures token checks
+        app = create_app(Settings.from_env().with_(database_url=conninfo, auth="off"), conninfo=conninfo)
         server = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()

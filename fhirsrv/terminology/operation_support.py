@@ -24,7 +24,11 @@ from .stored import DatabaseResources
 
 
 class LazyCursor:
-    """Opens the request's database transaction on first use (shipped content needs none)."""
+    """A cursor on a pooled connection, taken on first use (shipped content needs none).
+
+    Terminology operations only read, each with single statements, so the autocommit
+    connection is used without an explicit transaction: one round trip per query.
+    """
 
     def __init__(self, stack: ExitStack) -> None:
         self._stack = stack
@@ -32,7 +36,8 @@ class LazyCursor:
 
     def __call__(self) -> Any:
         if self._cursor is None:
-            self._cursor = self._stack.enter_context(services().transaction())
+            connection = self._stack.enter_context(services().pool.connection())
+            self._cursor = self._stack.enter_context(connection.cursor())
         return self._cursor
 
 
