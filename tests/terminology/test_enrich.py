@@ -69,3 +69,19 @@ def test_enabled_by_default():
         pass
 
     assert enrichment_enabled(Settings()) is True
+
+
+def test_document_bundle_is_enriched_entry_by_entry(session):
+    bundle = {"resourceType": "Bundle", "type": "document", "entry": [
+        {"fullUrl": "urn:uuid:1", "resource": {"resourceType": "Composition", "status": "final",
+                                               "type": {"coding": [{"system": LOINC, "code": "60591-5"}]}}},
+        {"fullUrl": "urn:uuid:2", "resource": copy.deepcopy(MED_STATEMENT)},
+        {"fullUrl": "urn:uuid:3", "resource": {"resourceType": "Observation", "status": "final",
+                                               "code": {"coding": [{"system": LOCAL_LAB, "code": "CREA"}]},
+                                               "valueQuantity": {"value": 0.90, "unit": "mg/dL"}}}]}
+    out = enrich(bundle, session)
+    assert out["entry"][0] is bundle["entry"][0]  # untouched entries are shared, not copied
+    assert out["entry"][1]["resource"]["contained"][0]["code"]["coding"][-1]["code"] == "871878002"
+    assert out["entry"][2]["resource"]["code"]["coding"][-1] == {"system": LOINC, "code": "2160-0",
+                                                                 "userSelected": False}
+    assert out["entry"][2]["resource"]["valueQuantity"] is bundle["entry"][2]["resource"]["valueQuantity"]
