@@ -2,28 +2,26 @@
 
 Run from the project root:  .venv/bin/python -m bench.terminology_bench [--n 20000] [--http-n 1000]
 
-In-process figures time the service calls the validator and the ingest path make (warm
-caches). HTTP figures time whole requests against the real application (werkzeug threaded
-server on loopback, a throwaway database in the embedded Postgres, authentication off), one
-client, keep-alive.
+In-process figures (µs) time the service calls the validator and the ingest path make, with
+warm caches. HTTP figures (ms) time whole requests, one at a time, against ``fhirsrv serve``
+(gunicorn, 2 workers, its own embedded Postgres) on loopback.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import statistics
 import sys
-import threading
 import time
 from collections.abc import Callable
 
 import requests
-from werkzeug.serving import make_server
 
-from fhirsrv.app import create_app
 from fhirsrv.config import Settings
 from fhirsrv.terminology.service import terminology_for
+
+from .harness import measure, running_server
+from .harness import report as report_ms
 
 ATC_BE = "http://whocc.no/atc"
 SNOMED = "http://snomed.info/sct"
@@ -64,40 +62,28 @@ def in_process(n: int) -> None:
 
 
 def via_http(n: int) -> None:
-    from tests.pg import test_database
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-
-    with test_database() as conninfo:
-        # auth off: this measures terminology; the security bench measures token checks
-        app = create_app(Settings.from_env().with_(database_url=conninfo, auth="off"), conninfo=conninfo)
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        base = f"http://127.0.0.1:{server.server_port}/fhir"
+    """One request at a time against ``fhirsrv serve`` (gunicorn, 2 workers) on loopback."""
+    with running_server(workers=2) as base:
         client = requests.Session()
         client.headers["Accept"] = "application/fhir+json"
 
-        def get(path: str, params: dict[str, str]) -> Callable[[], object]:
-            def call() -> object:
-                response = client.get(f"{base}/{path}", params=params)
+        def get(path: str, params: dict[str, str]) -> Callable[[int], object]:
+            def call(_: int) -> object:
+                response = client.get(f"{base}/{path}", params=params, timeout=120)
                 if response.status_code != 200:
                     raise RuntimeError(response.text)
                 return response
 
             return call
 
-        try:
-            print(f"via HTTP (werkzeug threaded server, loopback, one client; n={n})")
-            report("GET ConceptMap/$translate ATC J07CA02 -> SNOMED CT",
-                   timed(get("ConceptMap/$translate", {"system": ATC_BE, "code": "J07CA02",
-                                                       "targetsystem": SNOMED}), n, warmup=20))
-            report("GET ValueSet/$validate-code administrative-gender",
-                   timed(get("ValueSet/$validate-code", {"url": GENDER_VS, "system": GENDER, "code": "male"}),
-                         n, warmup=20))
-        finally:
-            server.shutdown()
-            app.extensions["fhirsrv"].close()
+        print(f"via HTTP (fhirsrv serve: gunicorn, 2 workers, loopback, one client, keep-alive; n={n})")
+        translate = get("ConceptMap/$translate", {"system": ATC_BE, "code": "J07CA02", "targetsystem": SNOMED})
+        validate = get("ValueSet/$validate-code", {"url": GENDER_VS, "system": GENDER, "code": "male"})
+        for warm in (translate, validate):  # each worker builds the registry once
+            for i in range(8):
+                warm(i)
+        report_ms("GET ConceptMap/$translate ATC J07CA02 -> SNOMED", measure(translate, n))
+        report_ms("GET ValueSet/$validate-code gender", measure(validate, n))
 
 
 def main(argv: list[str] | None = None) -> int:
