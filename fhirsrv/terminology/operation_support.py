@@ -171,16 +171,13 @@ def out_parameters(*pairs: tuple[str, Any]) -> Response:
 
 
 def parameter(name: str, value: Any) -> dict[str, Any]:
+    """One output parameter: booleans, integers and strings as value[x], lists as parts."""
     if isinstance(value, bool):
         return {"name": name, "valueBoolean": value}
     if isinstance(value, int):
         return {"name": name, "valueInteger": value}
     if isinstance(value, str):
         return {"name": name, "valueString": value}
-    if isinstance(value, list):  # parts
+    if isinstance(value, list):
         return {"name": name, "part": value}
-    if isinstance(value, dict) and "code" in value and ("system" in value or "display" in value):
-        return {"name": name, "valueCoding": value}
-    if isinstance(value, tuple):  # (value[x] key, value)
-        return {"name": name, value[0]: value[1]}
     raise TypeError(f"cannot express {value!r} as a Parameters value")

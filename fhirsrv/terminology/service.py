@@ -284,7 +284,7 @@ class Session:
             raise FhirError(
                 f"the value set {valueset.get('url') or valueset.get('id')} cannot be expanded on this server: "
                 + "; ".join(reasons),
-                status=422, code="too-costly" if not reasons else "not-supported",
+                status=422, code="not-supported",
             )
         members = expansion.listing()
         if active_only:
