@@ -54,6 +54,16 @@ def generate_snapshot(sd: dict[str, Any], registry: DefinitionSource) -> dict[st
     return result
 
 
+def snapshot_of(sd: dict[str, Any], registry: DefinitionSource) -> list[Element]:
+    """The snapshot elements of ``sd``, generated (and kept on ``sd``) when it has none.
+
+    For callers such as the validator that meet a differential-only profile at run time
+    (one dropped into profiles/ without going through our build scripts)."""
+    if not sd.get("snapshot", {}).get("element"):
+        sd["snapshot"] = generate_snapshot(sd, registry)["snapshot"]
+    return sd["snapshot"]["element"]
+
+
 def _definition_with_snapshot(reference: str, registry: DefinitionSource, wanted_by: str) -> dict[str, Any]:
     """Resolve a base or type profile; generate its snapshot first if it has none."""
     found = registry.get(reference)
