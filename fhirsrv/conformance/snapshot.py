@@ -9,14 +9,17 @@ differential to the base snapshot (https://hl7.org/fhir/R4/profiling.html#snapsh
 * a new slice copies the current state of the sliced element and its children (with
   ``min`` 0 unless the differential says otherwise), placed after the sliced element's
   existing slices (re-slices ``a:b/c`` after slice ``a:b``);
-* a concrete choice name (``valueQuantity``) renames the base ``value[x]`` element;
+* a concrete choice name (``valueQuantity``) becomes the type slice ``value[x]:valueQuantity``
+  and narrows ``value[x]`` to the types so named (as the R4 core's own profiles do);
+* a sliced element's ``min`` is at least the sum of its slices' ``min``;
 * a child of a data type element that the snapshot does not expand (``section.code.coding``)
   expands that element with the snapshot of its type, or of its type's profile;
 * constraints (``min``, ``max``, ``type``, ``fixed[x]``, ``pattern[x]``, ``binding`` …) of the
   differential replace the base's; ``constraint`` and ``mapping`` are added to the base's.
 
-Known limits: logical models and specialisations are not generated (their snapshot is
-copied from the base with the root renamed only when nothing else is asked).
+Known limits: only constraints (``derivation = constraint``) are generated; a
+specialisation (a logical model, a new type) raises :class:`SnapshotError`. Bindings of the
+differential replace the base's whole (no merge of binding extensions).
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ Element = dict[str, Any]
 
 def generate_snapshot(sd: dict[str, Any], registry: DefinitionSource) -> dict[str, Any]:
     """A copy of ``sd`` whose ``snapshot`` is computed from its differential and its base."""
+    if sd.get("derivation", "constraint") != "constraint":
+        raise SnapshotError(f"{sd.get('url', '?')}: only constraint profiles can be generated, not a {sd['derivation']}")
     base = _definition_with_snapshot(sd.get("baseDefinition") or "", registry, sd.get("url", "?"))
     elements = copy.deepcopy(base["snapshot"]["element"])
     builder = _Builder(elements, registry, source=sd.get("url", ""))

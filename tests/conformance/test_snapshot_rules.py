@@ -131,3 +131,9 @@ def test_snapshot_of_generates_once_and_keeps_it(registry) -> None:
     assert sd["snapshot"]["element"] is first
     assert snapshot_of(sd, registry) is first
     assert next(e for e in first if e["id"] == "Patient.gender")["min"] == 1
+
+
+def test_specialisations_are_refused(registry) -> None:
+    logical = dict(profile("Base"), derivation="specialization")
+    with pytest.raises(SnapshotError, match="only constraint"):
+        generate_snapshot(logical, registry)
