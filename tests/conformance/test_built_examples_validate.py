@@ -8,15 +8,14 @@ in the validator) that makes them fail must be seen.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from fhirsrv.conformance.aliases import resolve_profile_alias
 from fhirsrv.conformance.packages import load_npm_package
 from fhirsrv.validation.validator import validate
 
-PROFILES_DIR = Path(__file__).resolve().parents[2] / "profiles"
+from .conftest import PROFILES_DIR
+
 CASES = [
     (package, example["id"], alias)
     for package, aliases in (

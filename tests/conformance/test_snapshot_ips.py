@@ -7,7 +7,6 @@ pattern[x], types (with profiles and target profiles) and bindings (strength, va
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +14,8 @@ import pytest
 from fhirsrv.conformance.packages import load_npm_package
 from fhirsrv.conformance.snapshot import generate_snapshot
 
-PROFILES_DIR = Path(__file__).resolve().parents[2] / "profiles"
+from .conftest import PROFILES_DIR
+
 IPS = load_npm_package(PROFILES_DIR / "hl7.fhir.uv.ips-2.0.0.tgz")
 PROFILES = sorted(
     (r for r in IPS.resources if r["resourceType"] == "StructureDefinition" and r.get("derivation") == "constraint"),

@@ -6,15 +6,14 @@ bases) and the example's internal consistency without depending on the validator
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from fhirsrv.conformance.aliases import resolve_profile_alias
 from fhirsrv.conformance.packages import load_npm_package
 from fhirsrv.conformance.ssin import ssin_is_valid
 
-PROFILES_DIR = Path(__file__).resolve().parents[2] / "profiles"
+from .conftest import PROFILES_DIR
+
 BASE = "https://fhirsrv.dev/fhir/be-sumehr/"
 SSIN_SYSTEM = "https://www.ehealth.fgov.be/standards/fhir/core/NamingSystem/ssin"
 CNK_SYSTEM = "https://www.ehealth.fgov.be/standards/fhir/medication/NamingSystem/be-ns-cnk-codes"
