@@ -85,3 +85,11 @@ def test_sumehr_profile_rejects(break_it, expected: str, registry) -> None:
     errors = [f"{i.get('expression')}: {i.get('diagnostics')}" for i in outcome.get("issue", []) if i["severity"] == "error"]
     assert errors, "expected an error"
     assert any(expected in e for e in errors), "\n".join(errors)
+
+
+def test_sumehr_author_must_be_a_health_care_professional(registry) -> None:
+    bundle = _sumehr_example()
+    composition = bundle["entry"][0]["resource"]
+    composition["author"] = [{"reference": composition["subject"]["reference"]}]
+    outcome = validate(bundle, [resolve_profile_alias("sumehr")], registry=registry)
+    assert any(i["severity"] == "error" and "author" in (i.get("diagnostics") or "") for i in outcome["issue"])
