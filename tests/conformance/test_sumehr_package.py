@@ -6,6 +6,8 @@ bases) and the example's internal consistency without depending on the validator
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from fhirsrv.conformance.aliases import resolve_profile_alias
@@ -121,3 +123,14 @@ def test_example_covers_the_items_asked_for(example) -> None:
     assert {"AllergyIntolerance", "Condition", "MedicationStatement", "Immunization"} <= set(types)
     medication = next(e["resource"] for e in example["entry"] if e["resource"]["resourceType"] == "MedicationStatement")
     assert any(c["system"] == CNK_SYSTEM for c in medication["medicationCodeableConcept"]["coding"])
+
+
+def test_package_matches_its_source() -> None:
+    """The committed package was built from the committed source (rebuild after editing src/)."""
+    source = PROFILES_DIR / "src" / "fhirsrv.be.sumehr"
+    written = {p.name: json.loads(p.read_text()) for p in (source / "resources").glob("*.json")}
+    shipped = {f"{r['resourceType']}-{r['id']}.json": {k: v for k, v in r.items() if k != "snapshot"} for r in PACKAGE.resources}
+    assert shipped == written
+    examples = {p.name: json.loads(p.read_text()) for p in (source / "examples").glob("*.json")}
+    assert {f"Bundle-{e['id']}.json": e for e in PACKAGE.examples} == examples
+    assert json.loads((source / "package.json").read_text())["version"] == PACKAGE.version
