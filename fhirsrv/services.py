@@ -85,6 +85,12 @@ class Services:
                     self._pool_pid = os.getpid()
         return self._pool
 
+    def warm_up(self) -> None:
+        """Load what the first request would otherwise wait for (seconds: every shipped package)."""
+        _ = self.model, self.indexer, self.store
+        if self.settings.validate_on_write:
+            _ = self.write_validator
+
     @contextmanager
     def transaction(self) -> Iterator[psycopg.Cursor]:
         """One database transaction for one request: committed on success, rolled back on error."""
