@@ -79,16 +79,6 @@ CREATE TABLE idx_uri (
 CREATE INDEX idx_uri_value ON idx_uri (rtype, param, uri);
 CREATE INDEX idx_uri_rid ON idx_uri (rid);
 
--- Multi-column statistics: (rtype, param, value) are strongly dependent (``code = 'female'``
--- only occurs with param 'gender'); without these the planner multiplies the selectivities,
--- estimates ~40 rows for 5,000 and picks nested loops that are 100x slower (measured).
-CREATE STATISTICS idx_string_stats (mcv, dependencies) ON rtype, param FROM idx_string;
-CREATE STATISTICS idx_token_stats (mcv, dependencies) ON rtype, param, code FROM idx_token;
-CREATE STATISTICS idx_date_stats (mcv, dependencies) ON rtype, param FROM idx_date;
-CREATE STATISTICS idx_quantity_stats (mcv, dependencies) ON rtype, param, code FROM idx_quantity;
-CREATE STATISTICS idx_reference_stats (mcv, dependencies) ON rtype, param, target_type FROM idx_reference;
-CREATE STATISTICS idx_uri_stats (mcv, dependencies) ON rtype, param FROM idx_uri;
-
 -- The default search order is insertion order (rid): stable for paging, cheap to read.
 CREATE INDEX resource_live_type_rid ON resource (rtype, rid) WHERE current AND NOT deleted;
 
