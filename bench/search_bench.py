@@ -147,12 +147,15 @@ def measure_http(conninfo: str, ids: list[str], names: list[str], args: argparse
         base = f"http://127.0.0.1:{port}/fhir"
         session = requests.Session()
         session.headers["Accept"] = "application/fhir+json"
-        for _ in range(200):
+        deadline = time.monotonic() + 180  # the master loads definitions before forking
+        while True:
             try:
                 if session.get(f"{base}/metadata").status_code == 200:
                     break
             except requests.ConnectionError:
-                time.sleep(0.1)
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("fhirsrv serve did not answer within 180 s") from None
+                time.sleep(0.2)
         by_name = [f"{base}/Patient?name={rng.choice(names)[:6]}" for _ in range(args.requests)]
         by_patient = [f"{base}/Observation?patient={rng.choice(ids)}" for _ in range(args.requests)]
         measure(session, by_name[:50] + by_patient[:50])  # warm up every worker
