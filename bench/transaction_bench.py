@@ -1,0 +1,148 @@
+"""Benchmark: a 16-entry transaction Bundle through HTTP (target: p50 <= 20 ms).
+
+Each request is a fresh transaction of one Patient, one Encounter and 14 Observations that
+point at them by ``urn:uuid:`` fullUrls — the shape of an EHR pushing one visit. The server
+is a real ``fhirsrv serve`` (gunicorn) on loopback: given with ``--url``, or started by this
+script on a data folder of its own (``.fhirsrv/bench``, embedded Postgres) and stopped after.
+
+    .venv/bin/python -m bench.transaction_bench [--url http://127.0.0.1:8080/fhir] [-n 500]
+
+``--conditional`` makes the Patient a conditional create (``ifNoneExist`` on its identifier)
+and the Observations name their performer by a conditional reference, which exercises the
+search engine inside the transaction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+PROJECT = Path(__file__).resolve().parent.parent
+HEADERS = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
+MRN = "https://bench.fhirsrv.dev/mrn"
+NPI = "http://hl7.org/fhir/sid/us-npi"
+
+
+def transaction(conditional: bool) -> bytes:
+    """One 16-entry transaction with fresh identifiers (nothing is shared between requests)."""
+    patient_url, encounter_url = f"urn:uuid:{uuid.uuid4()}", f"urn:uuid:{uuid.uuid4()}"
+    mrn = str(uuid.uuid4())
+    patient_request = {"method": "POST", "url": "Patient"}
+    if conditional:
+        patient_request["ifNoneExist"] = f"identifier={MRN}|{mrn}"
+    entries = [
+        {"fullUrl": patient_url, "request": patient_request, "resource": {
+            "resourceType": "Patient", "identifier": [{"system": MRN, "value": mrn}],
+            "name": [{"family": "Bench", "given": ["Mark"]}], "gender": "female", "birthDate": "1970-01-01"}},
+        {"fullUrl": encounter_url, "request": {"method": "POST", "url": "Encounter"}, "resource": {
+            "resourceType": "Encounter", "status": "finished",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+            "subject": {"reference": patient_url}, "period": {"start": "2024-03-01T09:00:00Z"}}},
+    ]
+    for i in range(14):
+        observation = {
+            "resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4", "display": "Heart rate"}]},
+            "subject": {"reference": patient_url}, "encounter": {"reference": encounter_url},
+            "effectiveDateTime": "2024-03-01T09:05:00Z",
+            "valueQuantity": {"value": 60 + i, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"},
+        }
+        if conditional:
+            observation["performer"] = [{"reference": f"Practitioner?identifier={NPI}|9999999999"}]
+        entries.append({"fullUrl": f"urn:uuid:{uuid.uuid4()}", "request": {"method": "POST", "url": "Observation"},
+                        "resource": observation})
+    return json.dumps({"resourceType": "Bundle", "type": "transaction", "entry": entries}).encode()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def server(url: str | None, workers: int):
+    """The base URL of a running server: the given one, or a gunicorn started (and stopped) here."""
+    if url:
+        yield url.rstrip("/"), None
+        return
+    port = _free_port()
+    env = {**os.environ, "FHIRSRV_DATA_DIR": str(PROJECT / ".fhirsrv" / "bench"), "FHIRSRV_LOG_LEVEL": "WARNING"}
+    command = [str(Path(sys.executable).parent / "fhirsrv"), "serve", "--port", str(port), "--workers", str(workers)]
+    process = subprocess.Popen(command, env=env, cwd=PROJECT)
+    base = f"http://127.0.0.1:{port}/fhir"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if requests.get(f"{base}/metadata", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the server did not start")
+            time.sleep(0.3)
+        yield base, shlex.join(command)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+
+
+def run(base: str, count: int, warmup: int, conditional: bool) -> list[float]:
+    session = requests.Session()
+    session.headers.update(HEADERS)
+    if conditional:  # the Practitioner the conditional references designate
+        session.put(f"{base}/Practitioner/bench-npi", data=json.dumps({
+            "resourceType": "Practitioner", "id": "bench-npi",
+            "identifier": [{"system": NPI, "value": "9999999999"}]})).raise_for_status()
+    bodies = [transaction(conditional) for _ in range(count + warmup)]
+    timings: list[float] = []
+    for i, body in enumerate(bodies):
+        started = time.perf_counter()
+        answer = session.post(base, data=body, headers={"Prefer": "return=minimal"})
+        elapsed = time.perf_counter() - started
+        if answer.status_code != 200:
+            raise SystemExit(f"transaction failed: {answer.status_code} {answer.text[:500]}")
+        if i >= warmup:
+            timings.append(elapsed * 1000)
+    return timings
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="base URL of a running fhirsrv (default: start one here)")
+    parser.add_argument("-n", "--count", type=int, default=500, help="measured transactions (default 500)")
+    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers when started here")
+    parser.add_argument("--conditional", action="store_true",
+                        help="conditional create + conditional references (needs the search engine)")
+    args = parser.parse_args()
+    with server(args.url, args.workers) as (base, served_by):
+        timings = run(base, args.count, args.warmup, args.conditional)
+    timings.sort()
+    p50 = statistics.median(timings)
+    p95 = timings[int(len(timings) * 0.95) - 1]
+    kind = "conditional " if args.conditional else ""
+    print(f"16-entry {kind}transaction via HTTP, {len(timings)} requests, one client, Prefer: return=minimal")
+    print(f"  p50 {p50:.1f} ms   p95 {p95:.1f} ms   mean {statistics.fmean(timings):.1f} ms   (target p50 <= 20 ms)")
+    print(f"  command: {shlex.join([sys.executable.rsplit('/', 1)[-1], '-m', 'bench.transaction_bench', *sys.argv[1:]])}")
+    if served_by:
+        print(f"  server:  {served_by}  (FHIRSRV_DATA_DIR=.fhirsrv/bench)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
