@@ -21,6 +21,7 @@ Bundle (point at that entry's fullUrl instead, which is what fullUrls are for).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,6 +39,7 @@ from .bundle_entries import PROCESSING_ORDER, EntryRequest, check_bundle, condit
 from .bundle_refs import EntryError, ReferenceRewriter, check_conditional
 from .repository import ResourceStore, Stored, format_instant, new_id, now
 
+_log = logging.getLogger("fhirsrv.transaction")
 # (resource) -> None, raising FhirError (422) when the resource may not be stored.
 Validate = Callable[[dict[str, Any]], None]
 PREFER_RETURN = ("minimal", "representation", "operationoutcome")
@@ -52,6 +54,7 @@ class BundleContext:
     base: str  # absolute base URL, for Location and fullUrl
     validate: Validate | None = None
     prefer_return: str = "representation"
+    max_search_results: int = 1000  # a GET search entry matching more is refused (too costly)
 
     def find_ids(self, cur: Cursor, rtype: str, query: str) -> list[str]:
         """Ids of current resources matching FHIR search criteria (the search engine)."""
@@ -68,6 +71,7 @@ class EntryResult:
     stored: Stored | None = None
     resource: Any = None  # what goes in entry.resource (a GET's answer), raw JSON text or dict
     outcome: dict[str, Any] | None = None
+    read: bool = False  # a GET/HEAD: its answer is ``resource``, whatever Prefer says
 
 
 @dataclass
@@ -101,6 +105,12 @@ def _batch(cur: Cursor, entries: list[Any], ctx: BundleContext) -> list[EntryRes
             results.append(EntryResult(exc.status, outcome=exc.outcome))
         except psycopg.errors.DeadlockDetected:
             results.append(EntryResult(409, outcome=_retry_outcome(i)))
+        except psycopg.Error:
+            # The savepoint is rolled back and the batch goes on; the entry gets a 500.
+            _log.exception("batch entry %d failed in the database", i)
+            results.append(EntryResult(500, outcome=operation_outcome([{
+                "severity": "error", "code": "exception", "expression": [f"Bundle.entry[{i}]"],
+                "diagnostics": f"entry {i} failed on an internal error; the incident was logged"}])))
     return results
 
 
@@ -345,15 +355,22 @@ class _Plan:
         elif request.rid is not None:
             stored = store.read(self.cur, request.rtype, request.rid)
         else:
-            self.results[request.index] = EntryResult(200, resource=self._searchset(request))
+            self.results[request.index] = EntryResult(200, resource=self._searchset(request), read=True)
             return
         body = None if request.method == "HEAD" else orjson.Fragment(stored.body or "{}")
-        self.results[request.index] = EntryResult(200, stored=stored, resource=body)
+        self.results[request.index] = EntryResult(200, stored=stored, resource=body, read=True)
 
     def _searchset(self, request: EntryRequest) -> dict[str, Any]:
         """A GET [type]?criteria entry: the matches as a searchset (search's paging rules do
         not apply inside a Bundle; every match is returned)."""
         ids = self.ctx.find_ids(self.cur, request.rtype, request.query or "")
+        if len(ids) > self.ctx.max_search_results:
+            raise EntryError(
+                f"{request.label}: the search matched {len(ids)} resources, more than the "
+                f"{self.ctx.max_search_results} a Bundle entry may return; narrow it, or run it as its own "
+                "request and page through the results",
+                code="too-costly", expression=f"{request.at}.request.url",
+            )
         matches = [s for s in (self.ctx.store.find_current(self.cur, request.rtype, i) for i in ids) if s]
         return {
             "resourceType": "Bundle",
@@ -384,20 +401,21 @@ def _response_entry(result: EntryResult, ctx: BundleContext) -> dict[str, Any]:
     entry: dict[str, Any] = {}
     response: dict[str, Any] = {"status": f"{result.status} {HTTPStatus(result.status).phrase}"}
     stored = result.stored
+    resource = result.resource
+    if not result.read and stored is not None and stored.body and ctx.prefer_return == "representation":
+        resource = orjson.Fragment(stored.body)
     if stored is not None:
-        if result.resource is not None or (ctx.prefer_return == "representation" and stored.body):
+        if resource is not None:
             entry["fullUrl"] = f"{ctx.base}/{stored.rtype}/{stored.id}"
-        if result.status in (200, 201) and stored.body is not None and result.resource is None:
+        if not result.read and stored.body is not None:
             response["location"] = f"{ctx.base}/{stored.rtype}/{stored.id}/_history/{stored.version}"
         response["etag"] = stored.etag
         response["lastModified"] = stored.last_updated_fhir
-    if result.resource is not None:
-        entry["resource"] = result.resource
-    elif stored is not None and stored.body and ctx.prefer_return == "representation":
-        entry["resource"] = orjson.Fragment(stored.body)
+    if resource is not None:
+        entry["resource"] = resource
     if result.outcome is not None:
         response["outcome"] = result.outcome
-    elif ctx.prefer_return == "operationoutcome" and stored is not None:
+    elif ctx.prefer_return == "operationoutcome" and stored is not None and not result.read:
         response["outcome"] = operation_outcome([{
             "severity": "information", "code": "informational",
             "diagnostics": f"{stored.rtype}/{stored.id} version {stored.version}",

@@ -245,3 +245,16 @@ def test_get_entries_read_vread_and_missing(fhir):
     missing = fhir.post("", data=_transaction({"request": {"method": "GET", "url": "Patient/does-not-exist"}}))
     assert missing.status_code == 404
     assert missing.json()["issue"][0]["expression"] == ["Bundle.entry[0]"]
+
+
+def test_get_search_entry_sees_the_transactions_own_writes(fhir):
+    mrn = _uid()
+    answer = fhir.post("", data=_transaction(
+        {"request": {"method": "GET", "url": f"Patient?identifier=https://example.org/mrn|{mrn}"}},
+        _post(_patient(mrn)),
+    ), headers={"Prefer": "return=minimal"})
+    assert answer.status_code == 200, answer.text
+    found, created = answer.json()["entry"]
+    assert found["resource"]["type"] == "searchset" and found["resource"]["total"] == 1
+    assert found["resource"]["entry"][0]["resource"]["id"] == _id_of(created)
+    assert "resource" not in created  # Prefer: return=minimal applies to writes, not to reads
