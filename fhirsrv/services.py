@@ -72,6 +72,12 @@ class Services:
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             yield cur
 
+    @contextmanager
+    def reading(self) -> Iterator[psycopg.Cursor]:
+        """A cursor for a read made of one statement: no transaction around it."""
+        with self.pool.connection() as conn, conn.cursor() as cur:
+            yield cur
+
     def close(self) -> None:
         if self._pool is not None and self._pool_pid == os.getpid():
             self._pool.close()
