@@ -2,8 +2,8 @@
 
 Each request is a fresh transaction of one Patient, one Encounter and 14 Observations that
 point at them by ``urn:uuid:`` fullUrls — the shape of an EHR pushing one visit. The server
-is a real ``fhirsrv serve`` (gunicorn) on loopback: given with ``--url``, or started by this
-script on a data folder of its own (``.fhirsrv/bench``, embedded Postgres) and stopped after.
+is a real ``fhirsrv serve`` (gunicorn) on loopback: given with ``--url``, or started by the
+shared harness on a data folder of its own (embedded Postgres) and stopped after.
 
     .venv/bin/python -m bench.transaction_bench [--url http://127.0.0.1:8080/fhir] [-n 500]
 
@@ -16,21 +16,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
-import signal
-import socket
-import statistics
-import subprocess
 import sys
-import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import requests
 
-PROJECT = Path(__file__).resolve().parent.parent
+from .harness import measure, report, running_server
+
 HEADERS = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
 MRN = "https://bench.fhirsrv.dev/mrn"
 NPI = "http://hl7.org/fhir/sid/us-npi"
@@ -67,58 +62,31 @@ def transaction(conditional: bool) -> bytes:
     return json.dumps({"resourceType": "Bundle", "type": "transaction", "entry": entries}).encode()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
-def server(url: str | None, workers: int):
-    """The base URL of a running server: the given one, or a gunicorn started (and stopped) here."""
+def server(url: str | None, workers: int) -> Iterator[str]:
+    """The given server, or a gunicorn started (and stopped) here by the shared harness."""
     if url:
-        yield url.rstrip("/"), None
+        yield url.rstrip("/")
         return
-    port = _free_port()
-    env = {**os.environ, "FHIRSRV_DATA_DIR": str(PROJECT / ".fhirsrv" / "bench"), "FHIRSRV_LOG_LEVEL": "WARNING"}
-    command = [str(Path(sys.executable).parent / "fhirsrv"), "serve", "--port", str(port), "--workers", str(workers)]
-    process = subprocess.Popen(command, env=env, cwd=PROJECT)
-    base = f"http://127.0.0.1:{port}/fhir"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if requests.get(f"{base}/metadata", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the server did not start")
-            time.sleep(0.3)
-        yield base, shlex.join(command)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)
+    with running_server(workers=workers) as base:
+        yield base
 
 
 def run(base: str, count: int, warmup: int, conditional: bool) -> list[float]:
     session = requests.Session()
-    session.headers.update(HEADERS)
+    session.headers.update({**HEADERS, "Prefer": "return=minimal"})
     if conditional:  # the Practitioner the conditional references designate
         session.put(f"{base}/Practitioner/bench-npi", data=json.dumps({
             "resourceType": "Practitioner", "id": "bench-npi",
             "identifier": [{"system": NPI, "value": "9999999999"}]})).raise_for_status()
     bodies = [transaction(conditional) for _ in range(count + warmup)]
-    timings: list[float] = []
-    for i, body in enumerate(bodies):
-        started = time.perf_counter()
-        answer = session.post(base, data=body, headers={"Prefer": "return=minimal"})
-        elapsed = time.perf_counter() - started
+
+    def post(i: int) -> None:
+        answer = session.post(base, data=bodies[i])
         if answer.status_code != 200:
             raise SystemExit(f"transaction failed: {answer.status_code} {answer.text[:500]}")
-        if i >= warmup:
-            timings.append(elapsed * 1000)
-    return timings
+
+    return measure(post, count, warmup)
 
 
 def main() -> int:
@@ -130,17 +98,12 @@ def main() -> int:
     parser.add_argument("--conditional", action="store_true",
                         help="conditional create + conditional references (needs the search engine)")
     args = parser.parse_args()
-    with server(args.url, args.workers) as (base, served_by):
+    with server(args.url, args.workers) as base:
         timings = run(base, args.count, args.warmup, args.conditional)
-    timings.sort()
-    p50 = statistics.median(timings)
-    p95 = timings[int(len(timings) * 0.95) - 1]
     kind = "conditional " if args.conditional else ""
-    print(f"16-entry {kind}transaction via HTTP, {len(timings)} requests, one client, Prefer: return=minimal")
-    print(f"  p50 {p50:.1f} ms   p95 {p95:.1f} ms   mean {statistics.fmean(timings):.1f} ms   (target p50 <= 20 ms)")
-    print(f"  command: {shlex.join([sys.executable.rsplit('/', 1)[-1], '-m', 'bench.transaction_bench', *sys.argv[1:]])}")
-    if served_by:
-        print(f"  server:  {served_by}  (FHIRSRV_DATA_DIR=.fhirsrv/bench)")
+    report(f"16-entry {kind}transaction (target p50 <= 20 ms)", timings)
+    where = args.url or f"gunicorn started here, {args.workers} workers, embedded Postgres"
+    print(f"  command: .venv/bin/python -m bench.transaction_bench {shlex.join(sys.argv[1:])}  ({where})")
     return 0
 
 

@@ -176,6 +176,7 @@ class _Plan:
         self.targets: dict[str, str] = {}  # fullUrl -> "Type/id"
         self.ids: dict[int, str] = {}  # entry index -> id it writes (or designates)
         self.fresh: set[int] = set()  # entries whose resource gets a new server id (stored by create)
+        self.surrogates: dict[int, int] = {}  # entry index -> pre-allocated surrogate key of a create
         self.existing: dict[int, Stored] = {}  # entry index -> match of a conditional create
         self.twins: dict[int, int] = {}  # entry index -> earlier POST with the same ifNoneExist
         self.conditional_refs: dict[tuple[str, str], str] = {}
@@ -198,9 +199,14 @@ class _Plan:
                 self._identify_put(request)
         self._check_overlaps(deletes + posts + puts)
         rewriter = ReferenceRewriter(self.targets, self._resolve_conditional)
-        for request in posts + puts:
-            with _located(request):
-                self._write(request, rewriter)
+        if self.fresh:
+            keys = self.ctx.store.allocate_surrogates(self.cur, len(self.fresh))
+            self.surrogates = dict(zip(sorted(self.fresh), keys, strict=True))
+        # Pipelined: creates read nothing back, so they go out without waiting for each answer.
+        with self.cur.connection.pipeline():
+            for request in posts + puts:
+                with _located(request):
+                    self._write(request, rewriter)
         for request in gets:
             with _located(request):
                 self._get(request)
@@ -337,7 +343,8 @@ class _Plan:
         rid = self.ids[request.index]
         store = self.ctx.store
         if request.index in self.fresh:
-            stored, _ = store.create(self.cur, request.rtype, resource, moment=self.moment, rid=rid)
+            stored, _ = store.create(self.cur, request.rtype, resource, moment=self.moment, rid=rid,
+                                     surrogate=self.surrogates[request.index])
             created = True
         else:
             try:
