@@ -54,7 +54,7 @@ class BundleContext:
     base: str  # absolute base URL, for Location and fullUrl
     validate: Validate | None = None
     prefer_return: str = "representation"
-    max_search_results: int = 1000  # a GET search entry matching more is refused (too costly)
+    max_search_results: int = 1000  # the largest _count a GET search entry may ask for
 
     def find_ids(self, cur: Cursor, rtype: str, query: str) -> list[str]:
         """Ids of current resources matching FHIR search criteria (the search engine)."""
@@ -230,7 +230,7 @@ class _Plan:
                 self.twins[request.index] = twin.index
                 self._designate(request, self.ids[twin.index])
                 return
-            ids = self.ctx.find_ids(self.cur, request.rtype, request.if_none_exist)
+            ids = self._find(request.rtype, request.if_none_exist, f"{request.at}.request.ifNoneExist")
             if len(ids) > 1:
                 raise EntryError(
                     f"{request.label}: ifNoneExist {request.if_none_exist!r} matched {len(ids)} "
@@ -259,7 +259,7 @@ class _Plan:
             self._designate(request, request.rid)
             return
         assert request.query is not None and request.resource is not None
-        ids = self.ctx.find_ids(self.cur, request.rtype, request.query)
+        ids = self._find(request.rtype, request.query, f"{request.at}.request.url")
         if len(ids) > 1:
             raise EntryError(
                 f"{request.label}: the conditional update matched {len(ids)} {request.rtype} resources; "
@@ -298,6 +298,17 @@ class _Plan:
                 )
             seen[key] = request.index
 
+    def _find(self, rtype: str, query: str, expression: str) -> list[str]:
+        """The search engine's matches; its complaints (unknown parameter …) point at the
+        criteria in the Bundle (``Bundle.entry[2].request.ifNoneExist``)."""
+        try:
+            return self.ctx.find_ids(self.cur, rtype, query)
+        except EntryError:
+            raise
+        except FhirError as exc:
+            raise EntryError(f"{rtype}?{query}: {exc}", status=exc.status, code=exc.issue.code,
+                             expression=expression) from None
+
     def _resolve_conditional(self, rtype: str, query: str, expression: str) -> str:
         key = (rtype, query)
         hit = self.conditional_refs.get(key)
@@ -305,7 +316,7 @@ class _Plan:
             if not self.ctx.model.is_resource_type(rtype):
                 raise EntryError(f"the conditional reference {rtype}?{query} names no FHIR R4 resource type",
                                  code="invalid", expression=expression)
-            hit = check_conditional(rtype, query, self.ctx.find_ids(self.cur, rtype, query), expression)
+            hit = check_conditional(rtype, query, self._find(rtype, query, expression), expression)
             self.conditional_refs[key] = hit
         return hit
 
@@ -314,7 +325,7 @@ class _Plan:
         rid = request.rid
         if rid is None:
             assert request.query is not None
-            ids = self.ctx.find_ids(self.cur, request.rtype, request.query)
+            ids = self._find(request.rtype, request.query, f"{request.at}.request.url")
             if len(ids) > 1:
                 raise EntryError(
                     f"{request.label}: the conditional delete matched {len(ids)} {request.rtype} resources; "
@@ -368,27 +379,32 @@ class _Plan:
         self.results[request.index] = EntryResult(200, stored=stored, resource=body, read=True)
 
     def _searchset(self, request: EntryRequest) -> dict[str, Any]:
-        """A GET [type]?criteria entry: the matches as a searchset (search's paging rules do
-        not apply inside a Bundle; every match is returned)."""
-        ids = self.ctx.find_ids(self.cur, request.rtype, request.query or "")
-        if len(ids) > self.ctx.max_search_results:
-            raise EntryError(
-                f"{request.label}: the search matched {len(ids)} resources, more than the "
-                f"{self.ctx.max_search_results} a Bundle entry may return; narrow it, or run it as its own "
-                "request and page through the results",
-                code="too-costly", expression=f"{request.at}.request.url",
-            )
-        matches = [s for s in (self.ctx.store.find_current(self.cur, request.rtype, i) for i in ids) if s]
-        return {
-            "resourceType": "Bundle",
-            "type": "searchset",
-            "total": len(matches),
-            "entry": [
-                {"fullUrl": f"{self.ctx.base}/{s.rtype}/{s.id}", "resource": orjson.Fragment(s.body or "{}"),
-                 "search": {"mode": "match"}}
-                for s in matches
-            ],
-        }
+        """A GET [type]?criteria entry: the first page (``_count``, default 20) as a searchset,
+        seeing this transaction's own writes; ``total`` tells whether there is more."""
+        from .search import SearchRequest, execute  # the search engine, loaded on first use
+
+        params = parse_qsl(request.query or "", keep_blank_values=True)
+        try:
+            search = SearchRequest.parse(request.rtype, params, self.ctx.model, False, self.ctx.base)
+            result = execute(self.cur, search, page_size=20, max_page_size=self.ctx.max_search_results)
+        except EntryError:
+            raise
+        except FhirError as exc:
+            raise EntryError(f"{request.label}: {exc}", status=exc.status, code=exc.issue.code,
+                             expression=f"{request.at}.request.url") from None
+        entries = [
+            {"fullUrl": f"{self.ctx.base}/{m.rtype}/{m.id}", "resource": orjson.Fragment(m.body),
+             "search": {"mode": mode}}
+            for mode, found in (("match", result.matches), ("include", result.includes))
+            for m in found
+        ]
+        searchset: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset"}
+        if result.total is not None:
+            searchset["total"] = result.total
+        url = request.url if "://" in request.url else f"{self.ctx.base}/{request.url.lstrip('/')}"
+        searchset["link"] = [{"relation": "self", "url": url}]
+        searchset["entry"] = entries
+        return searchset
 
 
 # -- the response Bundle ----------------------------------------------------------------------

@@ -258,3 +258,16 @@ def test_get_search_entry_sees_the_transactions_own_writes(fhir):
     assert found["resource"]["type"] == "searchset" and found["resource"]["total"] == 1
     assert found["resource"]["entry"][0]["resource"]["id"] == _id_of(created)
     assert "resource" not in created  # Prefer: return=minimal applies to writes, not to reads
+
+
+def test_bad_criteria_point_at_the_request(fhir, search_engine):
+    if search_engine != "real":
+        return  # the stand-in does not judge criteria
+    answer = fhir.post("", data=_transaction(_post(_patient("x"), ifNoneExist="no-such-param=1")))
+    assert answer.status_code == 400, answer.text
+    issue = answer.json()["issue"][0]
+    assert issue["expression"] == ["Bundle.entry[0].request.ifNoneExist"]
+    assert "no-such-param" in issue["diagnostics"]
+    search = fhir.post("", data=_transaction({"request": {"method": "GET", "url": "Patient?no-such-param=1"}}))
+    assert search.status_code == 400
+    assert search.json()["issue"][0]["expression"] == ["Bundle.entry[0].request.url"]
