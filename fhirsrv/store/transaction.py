@@ -287,8 +287,8 @@ class _Plan:
         """http.html#trules: the same resource may not be written twice in one transaction."""
         seen: dict[tuple[str, str], int] = {}
         for request in writes:
-            if request.index in self.existing or request.index in self.twins:
-                continue  # a conditional create that matched writes nothing
+            if request.index in self.existing or request.index in self.twins or request.index not in self.ids:
+                continue  # a conditional create that matched, a delete that matched nothing: no write
             key = (request.rtype, self.ids[request.index])
             if key in seen:
                 raise EntryError(

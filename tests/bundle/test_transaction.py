@@ -271,3 +271,21 @@ def test_bad_criteria_point_at_the_request(fhir, search_engine):
     search = fhir.post("", data=_transaction({"request": {"method": "GET", "url": "Patient?no-such-param=1"}}))
     assert search.status_code == 400
     assert search.json()["issue"][0]["expression"] == ["Bundle.entry[0].request.url"]
+
+
+def test_delete_and_update_of_the_same_resource_overlap(fhir):
+    rid = f"ov-{_uid()[:8]}"
+    fhir.put(f"Patient/{rid}", data=json.dumps(_patient("o", id=rid)))
+    answer = fhir.post("", data=_transaction(
+        {"request": {"method": "DELETE", "url": f"Patient/{rid}"}},
+        {"resource": _patient("o", id=rid), "request": {"method": "PUT", "url": f"Patient/{rid}"}},
+    ))
+    assert answer.status_code == 400
+    assert "both change" in answer.json()["issue"][0]["diagnostics"]
+    assert fhir.get(f"Patient/{rid}").status_code == 200  # the delete was rolled back too
+    nothing = fhir.post("", data=_transaction(
+        {"request": {"method": "DELETE", "url": f"Patient?identifier=https://example.org/mrn|{_uid()}"}},
+        _post(_patient("z")),
+    ))
+    assert nothing.status_code == 200, nothing.text
+    assert _statuses(nothing) == ["200 OK", "201 Created"]
