@@ -7,6 +7,9 @@ shared harness on a data folder of its own (embedded Postgres) and stopped after
 
     .venv/bin/python -m bench.transaction_bench [--url http://127.0.0.1:8080/fhir] [-n 500]
 
+``--cpu`` measures instead what a transaction costs in CPU (Python and the Postgres backend),
+in-process: a figure that does not depend on how busy a shared machine is.
+
 ``--conditional`` makes the Patient a conditional create (``ifNoneExist`` on its identifier)
 and the Observations name their performer by a conditional reference, which exercises the
 search engine inside the transaction.
@@ -17,14 +20,18 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import shutil
 import sys
+import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import requests
 
-from .harness import measure, report, running_server
+from .harness import PROJECT, measure, report, running_server
 
 HEADERS = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
 MRN = "https://bench.fhirsrv.dev/mrn"
@@ -89,6 +96,49 @@ def run(base: str, count: int, warmup: int, conditional: bool) -> list[float]:
     return measure(post, count, warmup)
 
 
+def cpu_cost(count: int, warmup: int, conditional: bool) -> tuple[float, float, float]:
+    """(Python CPU, Postgres backend CPU, wall) in ms per transaction, measured in-process
+    (Flask test client, one pooled connection): what a transaction costs, independent of how
+    busy the machine is — on a shared machine the wall-clock latency mostly measures the wait
+    for a CPU."""
+    import psutil
+
+    from fhirsrv.app import create_app
+    from fhirsrv.config import Settings
+    from fhirsrv.db.database import open_database
+
+    data_dir = Path(tempfile.mkdtemp(prefix="fhirsrv-bench-", dir=PROJECT / ".fhirsrv"))
+    settings = Settings.from_env().with_(data_dir=data_dir, pool_min=1, pool_max=1)
+    database = open_database(settings)
+    embedded = database.embedded
+    try:
+        app = create_app(settings, conninfo=database.conninfo)
+        client = app.test_client()
+        headers = {**HEADERS, "Prefer": "return=minimal"}
+        if conditional:
+            client.put("/fhir/Practitioner/bench-npi", headers=headers, data=json.dumps({
+                "resourceType": "Practitioner", "id": "bench-npi", "identifier": [{"system": NPI, "value": "9999999999"}]}))
+        bodies = [transaction(conditional) for _ in range(count + warmup)]
+        for body in bodies[:warmup]:
+            client.post("/fhir", data=body, headers=headers)
+        with app.extensions["fhirsrv"].pool.connection() as conn:
+            backend = psutil.Process(conn.info.backend_pid)
+        python0, pg0, wall0 = time.process_time(), sum(backend.cpu_times()[:2]), time.perf_counter()
+        for body in bodies[warmup:]:
+            if client.post("/fhir", data=body, headers=headers).status_code != 200:
+                raise SystemExit("transaction failed")
+        python1, pg1, wall1 = time.process_time(), sum(backend.cpu_times()[:2]), time.perf_counter()
+        app.extensions["fhirsrv"].close()
+    finally:
+        database.release()
+        shutil.rmtree(data_dir, ignore_errors=True)
+        if embedded is not None and not embedded.is_running():
+            # run as root, the cluster may live outside data_dir (/var/lib/fhirsrv): remove it too
+            shutil.rmtree(embedded.pgdata, ignore_errors=True)
+            shutil.rmtree(embedded.control_dir, ignore_errors=True)
+    return tuple(1000 * d / count for d in (python1 - python0, pg1 - pg0, wall1 - wall0))  # type: ignore[return-value]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="base URL of a running fhirsrv (default: start one here)")
@@ -97,7 +147,15 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers when started here")
     parser.add_argument("--conditional", action="store_true",
                         help="conditional create + conditional references (needs the search engine)")
+    parser.add_argument("--cpu", action="store_true",
+                        help="instead: CPU cost per transaction, in-process (Python and Postgres)")
     args = parser.parse_args()
+    if args.cpu:
+        python, postgres, wall = cpu_cost(args.count, args.warmup, args.conditional)
+        print(f"16-entry transaction CPU cost: Python {python:.1f} ms + Postgres backend {postgres:.1f} ms "
+              f"(wall {wall:.1f} ms, in-process, n={args.count})")
+        print(f"  command: .venv/bin/python -m bench.transaction_bench {shlex.join(sys.argv[1:])}")
+        return 0
     with server(args.url, args.workers) as base:
         timings = run(base, args.count, args.warmup, args.conditional)
     kind = "conditional " if args.conditional else ""
