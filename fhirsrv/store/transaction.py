@@ -42,6 +42,9 @@ from .repository import ResourceStore, Stored, format_instant, new_id, now
 _log = logging.getLogger("fhirsrv.transaction")
 # (resource) -> None, raising FhirError (422) when the resource may not be stored.
 Validate = Callable[[dict[str, Any]], None]
+# (cursor, document Bundle) -> (the stored Bundle, created?): document ingest (issue 4), which
+# validates against the document's profile, stores it as received and decomposes it.
+IngestDocument = Callable[[Cursor, dict[str, Any]], tuple[Stored, bool]]
 PREFER_RETURN = ("minimal", "representation", "operationoutcome")
 
 
@@ -55,6 +58,11 @@ class BundleContext:
     validate: Validate | None = None
     prefer_return: str = "representation"
     max_search_results: int = 1000  # the largest _count a GET search entry may ask for
+    ingest_document: IngestDocument | None = None  # POST of a document Bundle goes through it
+
+    def is_document(self, request: EntryRequest) -> bool:
+        return (self.ingest_document is not None and request.method == "POST" and request.rtype == "Bundle"
+                and request.resource is not None and request.resource.get("type") == "document")
 
     def find_ids(self, cur: Cursor, rtype: str, query: str) -> list[str]:
         """Ids of current resources matching FHIR search criteria (the search engine)."""
@@ -125,7 +133,8 @@ def _retry_outcome(index: int) -> dict[str, Any]:
 def _prepare(entry: Any, index: int, ctx: BundleContext) -> EntryRequest:
     """Parse and validate one entry (no database work)."""
     request = parse_entry(entry, index, ctx.base, ctx.model.is_resource_type)
-    if request.resource is not None and ctx.validate is not None:
+    if request.resource is not None and ctx.validate is not None and not ctx.is_document(request):
+        # (a document is validated against its own profile by document ingest)
         with _located(request):
             ctx.validate(request.resource)
     return request
@@ -241,7 +250,19 @@ class _Plan:
                 self.existing[request.index] = self.ctx.store.read(self.cur, request.rtype, ids[0])
                 self._designate(request, ids[0])
                 return
+        if self.ctx.is_document(request):
+            self._ingest(request)
+            return
         self._designate(request, new_id(), fresh=True)
+
+    def _ingest(self, request: EntryRequest) -> None:
+        """A document is stored at once, whole and decomposed, by document ingest: it refers
+        to nothing outside itself, and other entries may point at it by its fullUrl."""
+        assert self.ctx.ingest_document is not None and request.resource is not None
+        stored, created = self.ctx.ingest_document(self.cur, request.resource)
+        self.existing[request.index] = stored
+        self.results[request.index] = EntryResult(201 if created else 200, stored=stored)
+        self._designate(request, stored.id)
 
     def _same_condition(self, request: EntryRequest) -> EntryRequest | None:
         """An earlier POST of this Bundle with the same ifNoneExist: the same resource."""
@@ -347,7 +368,7 @@ class _Plan:
         if request.index in self.twins:
             existing = self.results[self.twins[request.index]].stored
         if existing is not None:
-            self.results[request.index] = EntryResult(200, stored=existing)
+            self.results.setdefault(request.index, EntryResult(200, stored=existing))
             return
         assert request.resource is not None
         resource = rewriter.rewrite(request.resource, request.full_url, f"{request.at}.resource")

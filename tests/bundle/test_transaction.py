@@ -287,3 +287,51 @@ def test_delete_and_update_of_the_same_resource_overlap(fhir):
     ))
     assert nothing.status_code == 200, nothing.text
     assert _statuses(nothing) == ["200 OK", "201 Created"]
+
+
+def test_a_document_inside_a_transaction_is_ingested(fhir):
+    """The same document Bundle as POST [base]/Bundle takes, but inside a transaction: stored as
+    received and decomposed, and other entries can point at it by its fullUrl."""
+    from tests.documents.examples import document_bundles, example, fresh, unique_ssin
+
+    document = fresh(example("2.0.0", document_bundles("2.0.0")[0]), patient_value=unique_ssin())
+    doc_url = f"urn:uuid:{_uid()}"
+    note = {"resourceType": "Communication", "status": "completed",
+            "payload": [{"contentReference": {"reference": doc_url}}]}
+    answer = fhir.post("", data=_transaction(
+        {"fullUrl": doc_url, "resource": document, "request": {"method": "POST", "url": "Bundle"}},
+        _post(note),
+    ))
+    assert answer.status_code == 200, answer.text[:2000]
+    doc_entry, note_entry = answer.json()["entry"]
+    assert _statuses(answer) == ["201 Created", "201 Created"]
+    bundle_id = _id_of(doc_entry)
+    stored = fhir.get(f"Bundle/{bundle_id}").json()
+    def sans_server(body: dict) -> dict:
+        return {k: v for k, v in body.items() if k not in {"id", "meta"}}
+
+    assert sans_server(stored) == sans_server(document)
+    refs = fhir.get("DocumentReference", params={"_count": 100}).json()
+    assert any(e["resource"]["content"][0]["attachment"]["url"] == f"Bundle/{bundle_id}" for e in refs["entry"])
+    payload = fhir.get(f"Communication/{_id_of(note_entry)}").json()["payload"][0]
+    assert payload["contentReference"]["reference"] == f"Bundle/{bundle_id}"
+    # the same document again: the stored one (200), nothing stored twice
+    again = fhir.post("", data=_transaction(
+        {"fullUrl": doc_url, "resource": document, "request": {"method": "POST", "url": "Bundle"}}))
+    assert _statuses(again) == ["200 OK"] and _id_of(again.json()["entry"][0]) == bundle_id
+
+
+def test_an_invalid_document_fails_the_transaction_pointing_inside_it(fhir):
+    from tests.documents.examples import document_bundles, example, fresh, unique_ssin
+
+    document = fresh(example("2.0.0", document_bundles("2.0.0")[0]), patient_value=unique_ssin())
+    del document["entry"][0]["resource"]["subject"]
+    mark = _uid()
+    answer = fhir.post("", data=_transaction(
+        _post({"resourceType": "Organization", "name": mark}),
+        {"resource": document, "request": {"method": "POST", "url": "Bundle"}},
+    ))
+    assert answer.status_code == 422, answer.text[:1000]
+    expressions = [e for i in answer.json()["issue"] for e in i.get("expression", [])]
+    assert expressions and all(e.startswith("Bundle.entry[1].resource") for e in expressions), expressions
+    assert any(e.startswith("Bundle.entry[1].resource.entry[0].resource") for e in expressions), expressions
