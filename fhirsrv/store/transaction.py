@@ -1,22 +1,27 @@
 """The batch/transaction processor: a parsed Bundle and a cursor in, a response Bundle out.
 
-It knows nothing of HTTP, so the REST endpoint (``POST [base]``) and document ingest (a
-document stored atomically, issue 4) share it. Everything runs in the caller's database
-transaction; the caller commits.
+It knows nothing of HTTP: ``POST [base]`` (:mod:`fhirsrv.rest.bundle`) uses it, and so can
+any caller holding a cursor. Everything runs in the caller's database transaction; the
+caller commits. A document Bundle posted as an entry is handed to document ingest through
+:attr:`BundleContext.ingest_document` (stored as received and decomposed, issue 4).
 
 * **transaction** — all or nothing (http.html#transaction). Every entry is read and
   validated first; then, in the spec's order, DELETEs run, POSTs and PUTs get their
   identities (conditional create/update searches, fresh ids for creates), overlapping
   identities are refused, each resource's links are rewritten (fullUrl and conditional
-  references, :mod:`.bundle_refs`) and it is stored, and finally the GETs run. The first
-  failing entry raises a :class:`FhirError` whose OperationOutcome points into the Bundle
-  (``Bundle.entry[3].resource.subject.reference``); the caller rolls back.
+  references, :mod:`.bundle_refs`) and it is stored, and finally the GETs run (they see the
+  transaction's writes). The first failing entry raises a :class:`FhirError` whose
+  OperationOutcome points into the Bundle (``Bundle.entry[3].resource.subject.reference``);
+  the caller rolls back.
 * **batch** — each entry is a one-entry transaction inside its own savepoint; a failure
-  becomes that entry's ``response.outcome`` and the others stand.
+  becomes that entry's ``response.outcome`` and the others stand. Entries of a batch may not
+  depend on each other (http.html#brules), so a batch entry's ``urn:uuid:`` link to another
+  entry is stored as sent.
 
-Known limit: a conditional reference is resolved by a search over what is stored before
-the Bundle's own creates are written, so it cannot designate a resource created by the same
-Bundle (point at that entry's fullUrl instead, which is what fullUrls are for).
+Known limits: conditional references and the criteria of conditional updates are searched
+over what is stored before the Bundle's own creates are written, so they cannot designate a
+resource created by the same Bundle (point at that entry's fullUrl instead, which is what
+fullUrls are for). PATCH is not supported (the server has no PATCH).
 """
 
 from __future__ import annotations
