@@ -75,8 +75,24 @@ def server(url: str | None, workers: int) -> Iterator[str]:
     if url:
         yield url.rstrip("/")
         return
-    with running_server(workers=workers) as base:
-        yield base
+    data_dir = Path(tempfile.mkdtemp(prefix="fhirsrv-bench-", dir=PROJECT / ".fhirsrv"))
+    try:
+        with running_server(workers=workers, data_dir=data_dir) as base:
+            yield base
+    finally:
+        remove_cluster(data_dir)
+
+
+def remove_cluster(data_dir: Path) -> None:
+    """Delete a bench's data folder and its stopped cluster, which, run as root, may have been
+    placed outside it (``/var/lib/fhirsrv/pgdata-…``, see :mod:`fhirsrv.db.embedded`)."""
+    from fhirsrv.db.embedded import EmbeddedPostgres
+
+    cluster = EmbeddedPostgres(data_dir / "pgdata")  # where that folder's cluster lives
+    if not cluster.is_running():
+        shutil.rmtree(cluster.pgdata, ignore_errors=True)
+        shutil.rmtree(cluster.control_dir, ignore_errors=True)
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def run(base: str, count: int, warmup: int, conditional: bool) -> list[float]:
@@ -110,7 +126,6 @@ def cpu_cost(count: int, warmup: int, conditional: bool) -> tuple[float, float, 
     data_dir = Path(tempfile.mkdtemp(prefix="fhirsrv-bench-", dir=PROJECT / ".fhirsrv"))
     settings = Settings.from_env().with_(data_dir=data_dir, pool_min=1, pool_max=1)
     database = open_database(settings)
-    embedded = database.embedded
     try:
         app = create_app(settings, conninfo=database.conninfo)
         client = app.test_client()
@@ -131,11 +146,7 @@ def cpu_cost(count: int, warmup: int, conditional: bool) -> tuple[float, float, 
         app.extensions["fhirsrv"].close()
     finally:
         database.release()
-        shutil.rmtree(data_dir, ignore_errors=True)
-        if embedded is not None and not embedded.is_running():
-            # run as root, the cluster may live outside data_dir (/var/lib/fhirsrv): remove it too
-            shutil.rmtree(embedded.pgdata, ignore_errors=True)
-            shutil.rmtree(embedded.control_dir, ignore_errors=True)
+        remove_cluster(data_dir)
     return tuple(1000 * d / count for d in (python1 - python0, pg1 - pg0, wall1 - wall0))  # type: ignore[return-value]
 
 
