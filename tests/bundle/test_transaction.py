@@ -335,3 +335,22 @@ def test_an_invalid_document_fails_the_transaction_pointing_inside_it(fhir):
     expressions = [e for i in answer.json()["issue"] for e in i.get("expression", [])]
     assert expressions and all(e.startswith("Bundle.entry[1].resource") for e in expressions), expressions
     assert any(e.startswith("Bundle.entry[1].resource.entry[0].resource") for e in expressions), expressions
+
+
+def test_concurrent_conditional_creates_store_one_resource(fhir, base_url):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.conftest import FhirClient
+
+    mrn = _uid()
+    body = _transaction(_post(_patient(mrn), ifNoneExist=f"identifier=https://example.org/mrn|{mrn}"))
+
+    def post(_: int) -> str:
+        with FhirClient(base_url) as client:
+            return client.post("", data=body).json()["entry"][0]["response"]["status"]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = sorted(pool.map(post, range(4)))
+    assert statuses == ["200 OK", "200 OK", "200 OK", "201 Created"]
+    found = fhir.get("Patient", params={"identifier": f"https://example.org/mrn|{mrn}"}).json()
+    assert found["total"] == 1
