@@ -354,3 +354,24 @@ def test_concurrent_conditional_creates_store_one_resource(fhir, base_url):
     assert statuses == ["200 OK", "200 OK", "200 OK", "201 Created"]
     found = fhir.get("Patient", params={"identifier": f"https://example.org/mrn|{mrn}"}).json()
     assert found["total"] == 1
+
+
+def test_canonical_urls_are_not_rewritten(fhir):
+    """Conformance resources often use their canonical as fullUrl: that is no link to rewrite."""
+    vid = f"vs-{_uid()[:8]}"
+    canonical = f"http://example.org/fhir/ValueSet/{vid}"
+    value_set = {"resourceType": "ValueSet", "id": vid, "url": canonical, "status": "draft",
+                 "compose": {"include": [{"valueSet": [canonical]}]}}
+    binary_url = f"urn:uuid:{_uid()}"
+    answer = fhir.post("", data=_transaction(
+        {"fullUrl": canonical, "resource": value_set, "request": {"method": "PUT", "url": f"ValueSet/{vid}"}},
+        {"fullUrl": binary_url, "resource": {"resourceType": "Binary", "contentType": "text/plain", "data": "aGk="},
+         "request": {"method": "POST", "url": "Binary"}},
+        _post({"resourceType": "DocumentReference", "status": "current",
+               "content": [{"attachment": {"contentType": "text/plain", "url": binary_url}}]}),
+    ))
+    assert answer.status_code == 200, answer.text
+    assert fhir.get(f"ValueSet/{vid}").json()["url"] == canonical
+    _, binary, docref = answer.json()["entry"]
+    stored = fhir.get(f"DocumentReference/{_id_of(docref)}").json()
+    assert stored["content"][0]["attachment"]["url"] == f"Binary/{_id_of(binary)}"
