@@ -11,16 +11,30 @@ from fhirsrv.app import create_app
 from fhirsrv.config import Settings
 
 
-@pytest.fixture(scope="session")
-def large_body_base_url(conninfo: str):
-    """A second server on the same database accepting bodies up to 64 MiB: the Synthea batches
-    of hospitals and practitioners (3.7 MB each) and the largest R4 examples (35 MB) are larger
-    than the suite's default test limit (2 MiB)."""
-    settings = Settings.from_env().with_(database_url=conninfo, max_body_bytes=64 * 1024 * 1024)
+def _serve(conninfo: str, **settings_changes):
+    """The application on a real loopback HTTP server, on the suite's database."""
+    settings = Settings.from_env().with_(database_url=conninfo, **settings_changes)
     application = create_app(settings, conninfo=conninfo)
     server = make_server("127.0.0.1", 0, application, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/fhir"
-    server.shutdown()
-    application.extensions["fhirsrv"].close()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/fhir"
+    finally:
+        server.shutdown()
+        application.extensions["fhirsrv"].close()
+
+
+@pytest.fixture(scope="session")
+def large_body_base_url(conninfo: str):
+    """A second server on the same database accepting bodies up to 64 MiB: the Synthea batches
+    of hospitals and practitioners (3.7 MB each) are larger than the suite's default test
+    limit (2 MiB). Writes are validated, as in production."""
+    yield from _serve(conninfo, max_body_bytes=64 * 1024 * 1024)
+
+
+@pytest.fixture(scope="session")
+def storage_base_url(conninfo: str):
+    """A server that stores without validating (``FHIRSRV_VALIDATE_ON_WRITE=false``) and takes
+    bodies up to 64 MiB (the largest R4 example is 35 MB): for proofs about storage alone."""
+    yield from _serve(conninfo, max_body_bytes=64 * 1024 * 1024, validate_on_write=False)

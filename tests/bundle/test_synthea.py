@@ -20,6 +20,7 @@ HOSPITALS = DATA / "hospitalInformation1633536936158.json"
 PRACTITIONERS = DATA / "practitionerInformation1633536936158.json"
 PATIENTS = sorted(p for p in DATA.glob("*_*.json"))
 NPI = "http://hl7.org/fhir/sid/us-npi"
+pytestmark = pytest.mark.slow  # about 1,600 entries a minute on a busy 2-core machine, validated
 UNRESOLVED = re.compile(r'"reference":"(urn:uuid:[^"]*|[A-Za-z]+\?[^"]*)"')
 
 
