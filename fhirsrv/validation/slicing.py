@@ -250,6 +250,18 @@ def _closest(run: Run, sliced: Elem, slices: list[Elem], items: list[Any], paths
     return (best[1], best[2], best[3]) if best else None
 
 
+def _type_candidates(run: Run, sliced: Elem, slices: list[Elem], item: Any, where: str) -> list[Elem]:
+    """The slices whose type discriminators the item can pass, found with one look at the
+    item's types instead of one full discriminator check per slice (IPS has 30+ entry slices)."""
+    candidates = slices
+    for disc in sliced.slicing.discriminators if sliced.slicing else ():
+        if disc.type != "type":
+            continue
+        types = {_type_of(v, at) for v, at in values_at(run, item, disc.path, where)}
+        candidates = [s for s in candidates if not _spec(run, s, disc).allowed or _spec(run, s, disc).allowed & types]
+    return candidates
+
+
 def check_slices(run: Run, sliced: Elem, ctype: str | None, items: list[Any], exts: list[Any], paths: list[str], here: str, out: list[Issue]) -> None:
     slicing = sliced.slicing
     assert slicing is not None
@@ -258,7 +270,7 @@ def check_slices(run: Run, sliced: Elem, ctype: str | None, items: list[Any], ex
     for i, item in enumerate(items):
         match = None
         if item is not None:
-            for slice_elem in slices:
+            for slice_elem in _type_candidates(run, sliced, slices, item, paths[i]):
                 if _failure(run, sliced, slice_elem, item, paths[i])[1] is None:
                     match = slice_elem
                     break

@@ -264,7 +264,7 @@ def walk_complex(run: Run, elem: Elem, tcode: str | None, data: Any, path: str, 
 
 
 def _single_type(elem: Elem) -> str | None:
-    return elem.types[0].code if len(elem.types) == 1 else None
+    return elem.single_type
 
 
 def _check_disallowed_choice(index: dict[str, tuple[Elem, str | None]], key: str, path: str, out: list[Issue]) -> None:
@@ -347,7 +347,7 @@ def _profile_note(elem: Elem) -> str:
 
 
 def walk_value(run: Run, elem: Elem, ctype: str | None, item: Any, ext: Any, path: str, base: bool, out: list[Issue]) -> None:
-    tcode = ctype or _single_type(elem)
+    tcode = ctype or elem.single_type
     rule = run.defs.primitives.get(tcode) if tcode else None
     if rule is not None:
         _walk_primitive(run, elem, tcode, rule.check, item, ext, path, base, out)
@@ -418,17 +418,30 @@ def _check_value_rules(run: Run, elem: Elem, tcode: str | None, item: Any, path:
 # ----------------------------------------------------------------------------- invariants
 
 
+def _active_constraints(run: Run, elem: Elem, base: bool) -> tuple[Any, ...]:
+    """The invariants this walk evaluates on ``elem``: not the native ones, and in a profile
+    walk not the core ones (the base walk has them). Worked out once per element and mode."""
+    key = ("constraints", base)
+    found = elem.index_cache.get(key)
+    if found is None:
+        found = tuple(
+            c for c in elem.constraints
+            if c.key not in invariants.NATIVE_KEYS and (base or not run.defs.is_core_constraint(c.key))
+        )
+        elem.index_cache[key] = found
+    return found
+
+
 def check_constraints(run: Run, elem: Elem, item: Any, tcode: str | None, path: str, base: bool, out: list[Issue]) -> None:
     if not elem.constraints:
+        return
+    active = _active_constraints(run, elem, base)
+    if not active:
         return
     bundle = run.bundles[-1] if run.bundles else None
     token = invariants.current_resolver.set(_resolver(run, bundle) if bundle else None)
     try:
-        for constraint in elem.constraints:
-            if constraint.key in invariants.NATIVE_KEYS:
-                continue
-            if not base and run.defs.is_core_constraint(constraint.key):
-                continue
+        for constraint in active:
             try:
                 ok = invariants.holds(constraint.expression, item, _fhirpath_type(elem, tcode), run.resource, run.root_resource)
             except invariants.InvariantError as exc:
