@@ -257,8 +257,13 @@ def _type_candidates(run: Run, sliced: Elem, slices: list[Elem], item: Any, wher
     for disc in sliced.slicing.discriminators if sliced.slicing else ():
         if disc.type != "type":
             continue
+        key = ("type-filter", disc)
+        table = sliced.index_cache.get(key)
+        if table is None:
+            table = sliced.index_cache[key] = [(s, _spec(run, s, disc).allowed) for s in slices]
         types = {_type_of(v, at) for v, at in values_at(run, item, disc.path, where)}
-        candidates = [s for s in candidates if not _spec(run, s, disc).allowed or _spec(run, s, disc).allowed & types]
+        keep = {id(s) for s, allowed in table if not allowed or allowed & types}
+        candidates = [s for s in candidates if id(s) in keep]
     return candidates
 
 

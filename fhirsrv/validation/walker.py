@@ -424,10 +424,7 @@ def _active_constraints(run: Run, elem: Elem, base: bool) -> tuple[Any, ...]:
     key = ("constraints", base)
     found = elem.index_cache.get(key)
     if found is None:
-        found = tuple(
-            c for c in elem.constraints
-            if c.key not in invariants.NATIVE_KEYS and (base or not run.defs.is_core_constraint(c.key))
-        )
+        found = tuple(c for c in elem.constraints if base or not run.defs.is_core_constraint(c.key))
         elem.index_cache[key] = found
     return found
 
