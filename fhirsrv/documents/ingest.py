@@ -105,7 +105,7 @@ def _store_new(
     composition = entries[0]["resource"]
     patient_at = refs.resolve(composition["subject"]["reference"], 0)
     assert patient_at is not None  # shape_issues checked it
-    patient_id, patient_is_new = _match_patient(cur, entries[patient_at]["resource"], patient_at)
+    patient_id, patient_is_new = _match_patient(cur, svc, entries[patient_at]["resource"], patient_at)
 
     targets = [(e["resource"]["resourceType"], new_id()) for e in entries]
     targets[patient_at] = ("Patient", patient_id)
@@ -157,11 +157,11 @@ def _store_new(
     )
 
 
-def _match_patient(cur: Cursor, patient: dict[str, Any], at: int) -> tuple[str, bool]:
+def _match_patient(cur: Cursor, svc: Services, patient: dict[str, Any], at: int) -> tuple[str, bool]:
     """(id, is_new): the stored Patient with one of the document Patient's identifiers, or a new id."""
     identifiers = matchable_identifiers(patient)
     lock_identifiers(cur, identifiers)
-    found = find_patients(cur, identifiers)
+    found = find_patients(cur, svc.model, identifiers)
     if len(found) > 1:
         raise Unprocessable(
             f"the document's Patient matches {len(found)} stored patients by identifier "
