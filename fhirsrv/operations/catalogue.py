@@ -1,3 +1,4 @@
 """Imports every operation module so that each registers itself (see :mod:`.framework`)."""
-
-from . import document, summary  # noqa: F401
+# ruff: noqa: I001  (one import line per module keeps parallel branches' merges trivial)
+from . import document  # noqa: F401
+from . import summary  # noqa: F401
