@@ -110,8 +110,8 @@ def _store_new(
     targets = [(e["resource"]["resourceType"], new_id()) for e in entries]
     targets[patient_at] = ("Patient", patient_id)
     moment = now()
-    stored_bundle, _ = svc.store.create(cur, "Bundle", bundle, moment=moment)
-    source = f"Bundle/{stored_bundle.id}"
+    bundle_id = new_id()
+    source = f"Bundle/{bundle_id}"
 
     def replacer(context: int):
         def replace(reference: str) -> str | None:
@@ -120,41 +120,47 @@ def _store_new(
 
         return replace
 
-    rewritten_composition: dict[str, Any] = {}
+    writes: list[tuple[str, str, dict[str, Any]]] = [("Bundle", bundle_id, bundle)]
     for at, entry in enumerate(entries):
-        rtype, rid = targets[at]
-        if at == patient_at and not patient_is_new:
-            continue
-        resource = _with_source(rewrite(entry["resource"], replacer(at)), source)
-        svc.store.create(cur, rtype, resource, moment=moment, rid=rid)
-        if at == 0:
-            rewritten_composition = resource
+        if at != patient_at or patient_is_new:
+            resource = _with_source(rewrite(entry["resource"], replacer(at)), source)
+            writes.append((*targets[at], resource))
+    rewritten_composition = writes[1][2]
 
     source_key = _source_key(composition, entries, refs, identifier)
     records.lock_key(cur, f"document-source|{patient_id}|{source_key}")
     previous = records.current_from_source(cur, patient_id, source_key)
     document_date = fhirtime.parse(composition.get("date")) or fhirtime.parse(bundle.get("timestamp")) or moment
     newer = previous is None or document_date >= previous.document_date
+    replaced = previous.docref_id if previous is not None and newer else None
     docref_id = new_id()
-    docref = document_reference(
-        bundle=bundle, bundle_id=stored_bundle.id, composition=rewritten_composition,
-        composition_id=targets[0][1], patient_id=patient_id,
-        moment=moment, replaces=previous.docref_id if previous and newer else None, superseded=not newer,
-    )
-    svc.store.create(cur, "DocumentReference", docref, moment=moment, rid=docref_id)
+    writes.append(("DocumentReference", docref_id, document_reference(
+        bundle=bundle, bundle_id=bundle_id, composition=rewritten_composition, composition_id=targets[0][1],
+        patient_id=patient_id, moment=moment, replaces=replaced, superseded=not newer)))
+    stored_bundle = _create_all(cur, svc, writes, moment)[0]
+
     record = records.DocumentRecord(
-        stored_bundle.id, patient_id, source_key, targets[0][1], docref_id, document_date,
-        None if newer else previous.bundle_id,  # type: ignore[union-attr]
+        bundle_id, patient_id, source_key, targets[0][1], docref_id, document_date,
+        None if newer or previous is None else previous.bundle_id,
     )
     records.insert(cur, record, identifier, moment, targets)
     if previous is not None and newer:
-        _supersede(cur, svc, previous, stored_bundle.id)
+        _supersede(cur, svc, previous, bundle_id)
     return IngestResult(
         stored_bundle, True, patient_id, docref_id,
         entries={e.get("fullUrl", ""): f"{t[0]}/{t[1]}" for e, t in zip(entries, targets, strict=True)},
-        replaced=previous.docref_id if previous and newer else None,
+        replaced=replaced,
         profile=profile,
     )
+
+
+def _create_all(cur: Cursor, svc: Services, writes: list[tuple[str, str, dict]], moment) -> list[Stored]:
+    """Create every resource of the document under its pre-assigned id.
+
+    One place for the writes, so that the pipelined creates of branch ``bundle``
+    (``allocate_surrogates`` + ``cur.connection.pipeline()``) are a local change here.
+    """
+    return [svc.store.create(cur, rtype, resource, moment=moment, rid=rid)[0] for rtype, rid, resource in writes]
 
 
 def _match_patient(cur: Cursor, svc: Services, patient: dict[str, Any], at: int) -> tuple[str, bool]:

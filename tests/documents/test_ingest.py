@@ -190,3 +190,30 @@ def test_ips_2_empty_reason_document_is_kept(fhir, post_document):
     composition = fhir.get(posted.composition).json()
     reasons = [s.get("emptyReason", {}).get("coding", [{}])[0].get("code") for s in composition["section"]]
     assert reasons.count("unavailable") >= 3
+
+
+def test_concurrent_posts_of_one_document_store_it_once(fhir, post_document):
+    from concurrent.futures import ThreadPoolExecutor
+
+    bundle = fresh(example("2.0.0", "Bundle/IPS-examples-Bundle-01"), patient_value=unique_ssin())
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: post_document(copy.deepcopy(bundle)), range(4)))
+    assert sorted(r.status for r in results) == [200, 200, 200, 201]
+    assert len({r.body["id"] for r in results}) == 1
+    assert len({r.patient for r in results}) == 1
+
+
+def test_documents_are_found_the_eu_health_data_api_way(fhir, post_document):
+    ssin = unique_ssin()
+    base = fresh(example("2.0.0", "Bundle/IPS-examples-Bundle-01"), patient_value=ssin)
+    old = post_document(_summary_of(base, date="2024-01-10T10:00:00+01:00"))
+    new = post_document(_summary_of(base, date="2024-06-10T10:00:00+01:00"))
+    patient = fhir.get("Patient", params={"identifier": f"{SSIN}|{ssin}"}).json()
+    assert [e["resource"]["id"] for e in patient["entry"]] == [new.patient.split("/")[1]]
+    for params in ({"patient": new.patient}, {"patient.identifier": f"{SSIN}|{ssin}"}):
+        found = fhir.get("DocumentReference", params={**params, "type": "http://loinc.org|60591-5",
+                                                       "status": "current"}).json()
+        assert [e["resource"]["id"] for e in found.get("entry", [])] == [new.docref["id"]], params
+    document = fhir.get(new.docref["content"][0]["attachment"]["url"])
+    assert document.status_code == 200 and document.json()["type"] == "document"
+    assert old.docref["id"] != new.docref["id"]
