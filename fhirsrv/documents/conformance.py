@@ -73,11 +73,30 @@ def shape_issues(bundle: dict[str, Any]) -> list[Issue]:
     return issues
 
 
-def check_document(bundle: dict[str, Any], registry: Registry, default_profile: str) -> DocumentProfile:
-    """The profile version the document conforms to; 422 with the OperationOutcome otherwise."""
+def check_document(
+    bundle: dict[str, Any], registry: Registry, default_profile: str, *, validate_profiles: bool = True
+) -> DocumentProfile:
+    """The profile version the document conforms to; 422 with the OperationOutcome otherwise.
+
+    ``validate_profiles=False`` (FHIRSRV_VALIDATE_ON_WRITE=false) keeps the shape checks only.
+    """
+    check_shape(bundle)
+    return check_profiles(bundle, registry, default_profile, validate_profiles=validate_profiles)
+
+
+def check_shape(bundle: dict[str, Any]) -> None:
+    """422 unless the document has what ingest needs (see :func:`shape_issues`)."""
     issues = shape_issues(bundle)
     if issues:
         raise Unprocessable(issues[0].diagnostics, outcome=operation_outcome(issues))
+
+
+def check_profiles(
+    bundle: dict[str, Any], registry: Registry, default_profile: str, *, validate_profiles: bool = True
+) -> DocumentProfile:
+    """Base R4 + the claimed profile (any version of an unversioned claim); 422 on an error."""
+    if not validate_profiles:
+        return claimed(bundle, registry, default_profile)[0][0]
     chosen: DocumentProfile | None = None
     in_meta = set((bundle.get("meta") or {}).get("profile") or [])
     for versions in claimed(bundle, registry, default_profile):

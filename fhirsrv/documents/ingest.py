@@ -39,7 +39,7 @@ from ..errors import Conflict, Unprocessable
 from ..services import Services
 from ..store.repository import Stored, new_id, now
 from . import fhirtime, records
-from .conformance import check_document
+from .conformance import check_profiles, check_shape
 from .docref import document_reference
 from .patients import find_patients, lock_identifiers, matchable_identifiers
 from .profiles import DocumentProfile
@@ -72,12 +72,14 @@ def _services() -> Services:
 def ingest_document(cur: Cursor, bundle: dict[str, Any], *, svc: Services | None = None) -> IngestResult:
     """Validate, then store ``bundle`` and its entries in the caller's transaction."""
     svc = svc or _services()
-    profile = check_document(bundle, svc.registry, svc.settings.document_profile)
+    check_shape(bundle)
     identifier = (bundle["identifier"]["system"], bundle["identifier"]["value"])
     records.lock_key(cur, f"document|{identifier[0]}|{identifier[1]}")
     existing = records.by_identifier(cur, *identifier)
-    if existing is not None:
+    if existing is not None:  # a retry: the stored copy was validated when it came
         return _already_stored(cur, svc, existing, bundle)
+    profile = check_profiles(bundle, svc.registry, svc.settings.document_profile,
+                             validate_profiles=svc.settings.validate_on_write)
     return _store_new(cur, svc, bundle, identifier, profile)
 
 
