@@ -9,7 +9,9 @@ What is stored:
 * the Bundle as received (server id/meta only): the legal artefact, returned by
   ``GET Bundle/{id}`` and by the DocumentReference's attachment URL;
 * each entry as its own resource under a server id, every ``urn:uuid:``/``fullUrl``
-  reference rewritten to ``Type/id``, ``meta.source`` naming the document it came from;
+  reference rewritten to ``Type/id``, ``meta.source`` naming the document it came from,
+  and local-only codes (CNK, ICPC-2, local lab) given their SNOMED CT / LOINC coding beside
+  them (:func:`fhirsrv.terminology.enrich.enrich`; the sender's codings are untouched);
   the Patient is matched by identifier instead of duplicated;
 * a DocumentReference (LOINC 60591-5, status ``current``) pointing at the Bundle;
 * a row in the document registry (:mod:`.records`) with the resources it contributed.
@@ -29,6 +31,7 @@ client can leave them out with ``_tag:not``. History and the old document stay r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +41,8 @@ from .. import fhirjson
 from ..errors import Conflict, Unprocessable
 from ..services import Services
 from ..store.repository import Stored, new_id, now
+from ..terminology.enrich import enrich, enrichment_enabled
+from ..terminology.service import terminology_for
 from . import fhirtime, records
 from .conformance import check_profiles, check_shape
 from .docref import document_reference
@@ -72,6 +77,7 @@ def _services() -> Services:
 def ingest_document(cur: Cursor, bundle: dict[str, Any], *, svc: Services | None = None) -> IngestResult:
     """Validate, then store ``bundle`` and its entries in the caller's transaction."""
     svc = svc or _services()
+    enrich_codes = _enricher(svc)
     check_shape(bundle)
     identifier = (bundle["identifier"]["system"], bundle["identifier"]["value"])
     records.lock_key(cur, f"document|{identifier[0]}|{identifier[1]}")
@@ -80,7 +86,7 @@ def ingest_document(cur: Cursor, bundle: dict[str, Any], *, svc: Services | None
         return _already_stored(cur, svc, existing, bundle)
     profile = check_profiles(bundle, svc.registry, svc.settings.document_profile,
                              validate_profiles=svc.settings.validate_on_write)
-    return _store_new(cur, svc, bundle, identifier, profile)
+    return _store_new(cur, svc, bundle, identifier, profile, enrich_codes)
 
 
 def _comparable(bundle: dict[str, Any]) -> bytes:
@@ -99,8 +105,21 @@ def _already_stored(cur: Cursor, svc: Services, record: records.DocumentRecord, 
     return IngestResult(stored, False, record.patient_id, record.docref_id)
 
 
+def _enricher(svc: Services) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Terminology enrichment of decomposed entries (Settings.enrich_codes, on by default)."""
+    if not enrichment_enabled(svc.settings):
+        return lambda resource: resource
+    session = terminology_for(svc.settings).session()
+    return lambda resource: enrich(resource, session)
+
+
 def _store_new(
-    cur: Cursor, svc: Services, bundle: dict[str, Any], identifier: tuple[str, str], profile: DocumentProfile
+    cur: Cursor,
+    svc: Services,
+    bundle: dict[str, Any],
+    identifier: tuple[str, str],
+    profile: DocumentProfile,
+    enrich_codes: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> IngestResult:
     entries: list[dict[str, Any]] = bundle["entry"]
     refs = BundleReferences(entries)
@@ -126,7 +145,7 @@ def _store_new(
     for at, entry in enumerate(entries):
         if at != patient_at or patient_is_new:
             resource = _with_source(rewrite(entry["resource"], replacer(at)), source)
-            writes.append((*targets[at], resource))
+            writes.append((*targets[at], enrich_codes(resource)))
     rewritten_composition = writes[1][2]
 
     source_key = _source_key(composition, entries, refs, identifier)

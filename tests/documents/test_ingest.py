@@ -217,3 +217,20 @@ def test_documents_are_found_the_eu_health_data_api_way(fhir, post_document):
     document = fhir.get(new.docref["content"][0]["attachment"]["url"])
     assert document.status_code == 200 and document.json()["type"] == "document"
     assert old.docref["id"] != new.docref["id"]
+
+
+def test_local_codes_get_their_loinc_coding_beside_them_in_the_stored_entries(fhir, post_document):
+    bundle = fresh(example("2.0.0", "Bundle/IPS-examples-Bundle-01"), patient_value=unique_ssin())
+    observation = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation")
+    local = {"system": "https://fhirsrv.dev/CodeSystem/local-lab", "code": "HBA1C"}
+    observation["code"] = {"coding": [local], "text": "HbA1c (local)"}
+    posted = post_document(bundle)
+    assert posted.status == 201, posted.body
+    stored_document = fhir.get(f"Bundle/{posted.body['id']}").json()
+    assert _sans_server_fields(stored_document) == _sans_server_fields(bundle)  # as sent
+    found = fhir.get("Observation", params={"patient": posted.patient,
+                                            "code": "https://fhirsrv.dev/CodeSystem/local-lab|HBA1C"}).json()
+    [enriched] = [e["resource"] for e in found["entry"]]
+    assert enriched["code"]["coding"][0] == local
+    assert {"system": "http://loinc.org", "code": "4548-4"}.items() <= enriched["code"]["coding"][1].items()
+    assert enriched["code"]["coding"][1]["userSelected"] is False

@@ -1,7 +1,8 @@
 """Synthea patients loaded by transaction, then $summary: sections against the patient's data.
 
-Uses the Synthea sample set that branch ``bundle`` ships in tests/data/synthea (Apache-2.0,
-see its ATTRIBUTION.md); skipped while that data or the transaction endpoint is missing.
+Uses the Synthea sample data the project ships (google/fhir-data-pipes, Apache-2.0; see the
+README/ATTRIBUTION beside it): the full set in tests/data/synthea when present, else the
+one-patient subset in tests/data/importer/synthea.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from tests.conftest import FhirClient
 
 from .document_checks import check_document, entry_resources, section
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "synthea"
+_DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = next((d for d in (_DATA / "synthea", _DATA / "importer" / "synthea") if d.is_dir()), _DATA / "synthea")
 PATIENTS = sorted(DATA.glob("*_*.json"))[:4]
-pytestmark = pytest.mark.skipif(not PATIENTS, reason="Synthea data comes with branch bundle")
+pytestmark = pytest.mark.skipif(not PATIENTS, reason="no Synthea data in tests/data")
 BUNDLE_IPS = "http://hl7.org/fhir/uv/ips/StructureDefinition/Bundle-uv-ips|2.0.0"
 
 
