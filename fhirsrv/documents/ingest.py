@@ -74,8 +74,13 @@ def _services() -> Services:
     return services()
 
 
-def ingest_document(cur: Cursor, bundle: dict[str, Any], *, svc: Services | None = None) -> IngestResult:
-    """Validate, then store ``bundle`` and its entries in the caller's transaction."""
+def ingest_document(
+    cur: Cursor, bundle: dict[str, Any], *, svc: Services | None = None, bundle_id: str | None = None
+) -> IngestResult:
+    """Validate, then store ``bundle`` and its entries in the caller's transaction.
+
+    ``bundle_id``: the id a transaction already designated for the document (else a new one).
+    """
     svc = svc or _services()
     enrich_codes = _enricher(svc)
     check_shape(bundle)
@@ -86,7 +91,7 @@ def ingest_document(cur: Cursor, bundle: dict[str, Any], *, svc: Services | None
         return _already_stored(cur, svc, existing, bundle)
     profile = check_profiles(bundle, svc.registry, svc.settings.document_profile,
                              validate_profiles=svc.settings.validate_on_write)
-    return _store_new(cur, svc, bundle, identifier, profile, enrich_codes)
+    return _store_new(cur, svc, bundle, identifier, profile, enrich_codes, bundle_id or new_id())
 
 
 def _comparable(bundle: dict[str, Any]) -> bytes:
@@ -120,6 +125,7 @@ def _store_new(
     identifier: tuple[str, str],
     profile: DocumentProfile,
     enrich_codes: Callable[[dict[str, Any]], dict[str, Any]],
+    bundle_id: str,
 ) -> IngestResult:
     entries: list[dict[str, Any]] = bundle["entry"]
     refs = BundleReferences(entries)
@@ -131,7 +137,6 @@ def _store_new(
     targets = [(e["resource"]["resourceType"], new_id()) for e in entries]
     targets[patient_at] = ("Patient", patient_id)
     moment = now()
-    bundle_id = new_id()
     source = f"Bundle/{bundle_id}"
 
     def replacer(context: int):

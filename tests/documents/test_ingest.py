@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
 
 import pytest
 
@@ -234,3 +235,34 @@ def test_local_codes_get_their_loinc_coding_beside_them_in_the_stored_entries(fh
     assert enriched["code"]["coding"][0] == local
     assert {"system": "http://loinc.org", "code": "4548-4"}.items() <= enriched["code"]["coding"][1].items()
     assert enriched["code"]["coding"][1]["userSelected"] is False
+
+
+def _transaction(*documents: dict) -> str:
+    return json.dumps({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": d, "request": {"method": "POST", "url": "Bundle"}}
+        for d in documents]})
+
+
+def test_document_inside_a_transaction_is_ingested(fhir):
+    bundle = fresh(example("2.0.0", "Bundle/IPS-examples-Bundle-01"), patient_value=unique_ssin())
+    response = fhir.post("", data=_transaction(bundle))
+    assert response.status_code == 200, response.text
+    [entry] = response.json()["entry"]
+    assert entry["response"]["status"].startswith("201")
+    bid = entry["response"]["location"].split("/Bundle/")[1].split("/")[0]
+    assert _sans_server_fields(fhir.get(f"Bundle/{bid}").json()) == _sans_server_fields(bundle)
+    ssin = bundle["entry"][1]["resource"]["identifier"][0]["value"]
+    found = fhir.get("DocumentReference", params={"patient.identifier": f"{SSIN}|{ssin}"}).json()
+    [docref] = [e["resource"] for e in found["entry"]]
+    assert docref["content"][0]["attachment"]["url"] == f"Bundle/{bid}"
+
+
+def test_invalid_document_fails_the_whole_transaction(fhir):
+    good = fresh(example("2.0.0", "Bundle/IPS-examples-Bundle-01"), patient_value=unique_ssin())
+    bad = fresh(example("2.0.0", "Bundle/bundle-minimal"), patient_value=unique_ssin())
+    bad.pop("timestamp")
+    before = count(fhir, "Bundle")
+    response = fhir.post("", data=_transaction(good, bad))
+    assert response.status_code == 422, response.text
+    assert any(e.startswith("Bundle.entry[1]") for i in response.json()["issue"] for e in i.get("expression", []))
+    assert count(fhir, "Bundle") == before
