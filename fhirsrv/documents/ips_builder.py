@@ -154,7 +154,14 @@ def _section_entries(sd: SectionDef, candidates: list[Item], profile: DocumentPr
         if id(item.data) in chosen:
             by_class[absent.classify(item.data)].append(item)
     found = by_class[None] or by_class["no-known"] or (by_class["no-info"] if profile.is_ips_1 else [])
-    return [_translated(i, profile) for i in found]
+    return [_translated(i, profile) for i in _without_parts(found)]
+
+
+def _without_parts(items: list[Item]) -> list[Item]:
+    """Drop entries another entry of the section references (a panel's members, a report's
+    results): they come into the document with their panel, listed once, under it."""
+    referenced = {f"{t}/{i}" for item in items for t, i in _referenced(item, "")}
+    return [item for item in items if item.key not in referenced]
 
 
 class SummaryBuilder:
