@@ -23,7 +23,7 @@ parse for the decisions and one write of the envelope.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +48,9 @@ TITLES = {
     "81338-6": "Patient Story", "18776-5": "Plan of Care", "29762-2": "Social History", "8716-3": "Vital Signs",
     "10182-4": "Travel History", "11329-0": "Medical History",
 }
+# Authorisation seam (branch ``security``): may this caller see this resource in a document?
+# (rtype, parsed resource) -> bool; None admits everything.
+Admit = Callable[[str, dict[str, Any]], bool]
 # Stored types that are about documents, not clinical content of the patient.
 _NOT_CONTENT = ["Bundle", "Composition", "DocumentReference", "Provenance", "AuditEvent"]
 
@@ -110,15 +113,18 @@ def _referenced(item: Item, base: str) -> Iterable[tuple[str, str]]:
             yield target
 
 
-def close_references(cur: Cursor, included: dict[str, Item], start: list[Item], base: str) -> list[Item]:
-    """Every resource reachable by reference from ``start`` that is not yet ``included``."""
+def close_references(
+    cur: Cursor, included: dict[str, Item], start: list[Item], base: str, admit: Admit | None = None
+) -> list[Item]:
+    """Every resource reachable by reference from ``start`` that is not yet ``included``
+    (and that ``admit`` lets through: a withheld resource is left a dangling reference)."""
     added: list[Item] = []
     frontier = start
     while frontier:
         wanted = {t for item in frontier for t in _referenced(item, base) if f"{t[0]}/{t[1]}" not in included}
         frontier = []
         for item in fetch(cur, sorted(wanted), base):
-            if item.key not in included:
+            if item.key not in included and (admit is None or admit(item.rtype, item.data)):
                 included[item.key] = item
                 added.append(item)
                 frontier.append(item)
@@ -148,14 +154,23 @@ def _section_entries(sd: SectionDef, candidates: list[Item], profile: DocumentPr
         if id(item.data) in chosen:
             by_class[absent.classify(item.data)].append(item)
     found = by_class[None] or by_class["no-known"] or (by_class["no-info"] if profile.is_ips_1 else [])
-    return [_translated(i, profile) for i in found]
+    return [_translated(i, profile) for i in _without_parts(found)]
+
+
+def _without_parts(items: list[Item]) -> list[Item]:
+    """Drop entries another entry of the section references (a panel's members, a report's
+    results): they come into the document with their panel, listed once, under it."""
+    referenced = {f"{t}/{i}" for item in items for t, i in _referenced(item, "")}
+    return [item for item in items if item.key not in referenced]
 
 
 class SummaryBuilder:
     """Builds one document for one patient and profile."""
 
-    def __init__(self, cur: Cursor, registry: Registry, profile: DocumentProfile, base: str) -> None:
-        self.cur, self.registry, self.profile, self.base = cur, registry, profile, base
+    def __init__(
+        self, cur: Cursor, registry: Registry, profile: DocumentProfile, base: str, admit: Admit | None = None
+    ) -> None:
+        self.cur, self.registry, self.profile, self.base, self.admit = cur, registry, profile, base, admit
         self.moment = format_instant(now())
         self.included: dict[str, Item] = {}
 
@@ -169,6 +184,8 @@ class SummaryBuilder:
         if not items or items[0].rtype != "Patient":
             raise LookupError(f"Patient/{patient_id}")
         patient, content = items[0], items[1:]
+        if self.admit is not None:
+            content = [i for i in content if self.admit(i.rtype, i.data)]
         self.included[patient.key] = patient
         plan: list[tuple[SectionDef, list[Item]]] = []
         placed: list[Item] = []
@@ -181,7 +198,7 @@ class SummaryBuilder:
             plan.append((sd, entries))
             placed.extend(entries)
             self.included.update((e.key, e) for e in entries)
-        referenced = close_references(self.cur, self.included, [patient, *placed], self.base)
+        referenced = close_references(self.cur, self.included, [patient, *placed], self.base, self.admit)
         sections = [s for sd, entries in plan if (s := self._section(sd, entries)) is not None]
         device, custodian = self._service_parties()
         composition = self._composition(patient, sections, device, custodian)
@@ -244,19 +261,21 @@ class SummaryBuilder:
         }
 
 
-def build_summary(cur: Cursor, registry: Registry, patient_id: str, profile: DocumentProfile, base: str) -> dict:
+def build_summary(
+    cur: Cursor, registry: Registry, patient_id: str, profile: DocumentProfile, base: str, admit: Admit | None = None
+) -> dict:
     """The document Bundle (stored resources spliced in as ``orjson.Fragment``)."""
-    return SummaryBuilder(cur, registry, profile, base).build(patient_id)
+    return SummaryBuilder(cur, registry, profile, base, admit).build(patient_id)
 
 
-def build_document(cur: Cursor, composition_id: str, base: str) -> dict[str, Any] | None:
+def build_document(cur: Cursor, composition_id: str, base: str, admit: Admit | None = None) -> dict[str, Any] | None:
     """``Composition/{id}/$document``: the stored Composition and everything it references."""
     found = fetch(cur, [("Composition", composition_id)], base)
     if not found:
         return None
     composition = found[0]
     included = {composition.key: composition}
-    others = close_references(cur, included, [composition], base)
+    others = close_references(cur, included, [composition], base, admit)
     return {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),

@@ -51,6 +51,6 @@ def summary(invocation: Invocation) -> Response:
                 raise FhirError(
                     "Patient/$summary needs identifier=system|value (IPS: requestors SHALL provide an "
                     "identifier); or call Patient/[id]/$summary", code="required", expression="identifier")
-            patient_id = patient_by_identifier(cur, *_identifier(identifier))
+            patient_id = patient_by_identifier(cur, svc.model, *_identifier(identifier))
         bundle = build_summary(cur, svc.registry, patient_id, profile, base_url())
     return fhir_response(bundle)

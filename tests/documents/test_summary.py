@@ -220,3 +220,19 @@ def test_capability_statement_declares_the_operations(fhir):
                 for op in r.get("operation", [])}
     assert declared.get("summary") == "http://hl7.org/fhir/uv/ips/OperationDefinition/summary"
     assert declared.get("document") == "http://hl7.org/fhir/OperationDefinition/Composition-document"
+
+
+def test_resources_the_caller_may_not_see_are_left_out(app, patient_with_data):
+    from fhirsrv import fhirjson
+    from fhirsrv.documents.ips_builder import build_summary
+    from fhirsrv.documents.profiles import resolve
+
+    pid, _ = patient_with_data
+    svc = app.extensions["fhirsrv"]
+    with svc.transaction() as cur:
+        built = build_summary(cur, svc.registry, pid.split("/")[1], resolve("ips", svc.registry)[0],
+                              "http://example.org/fhir", admit=lambda rtype, _: rtype != "AllergyIntolerance")
+    bundle = fhirjson.loads(fhirjson.dumps(built))
+    composition = check_document(bundle)
+    assert section(composition, ALLERGIES)["emptyReason"]["coding"][0]["code"] == "unavailable"
+    assert not [e for e in bundle["entry"] if e["resource"]["resourceType"] == "AllergyIntolerance"]
