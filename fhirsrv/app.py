@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response
+import psycopg
+from flask import Flask, Response, request
 from flask_smorest import Api, Blueprint
 from werkzeug.exceptions import HTTPException
 
@@ -61,6 +62,19 @@ def _install_error_handlers(app: Flask) -> None:
         if status == 405 and getattr(exc, "valid_methods", None):
             headers["Allow"] = ", ".join(exc.valid_methods)
         return _outcome_response(status, _HTTP_ISSUE_CODES.get(status, "processing"), text, headers)
+
+    @app.errorhandler(psycopg.DataError)
+    def on_data_error(exc: psycopg.DataError) -> Response:
+        # Input that slipped past the checks and that Postgres refuses (a value out of range,
+        # an impossible date): the client's fault, so a 400, never a 500.
+        _log.warning("database refused a value from the request: %s", exc.__class__.__name__)
+        return _outcome_response(400, "invalid", "a value in the request is out of range or malformed")
+
+    @app.before_request
+    def refuse_nul_in_url() -> Response | None:
+        if b"%00" in request.query_string or b"\x00" in request.query_string or "\x00" in request.path:
+            return _outcome_response(400, "invalid", "NUL characters are not allowed in the URL")
+        return None
 
     @app.errorhandler(Exception)
     def on_unexpected(exc: Exception) -> Response:
