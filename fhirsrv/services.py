@@ -48,6 +48,25 @@ class Services:
         return load_registry(self.settings.profiles_dir)
 
     @cached_property
+    def terminology(self) -> Any:
+        """The terminology service (value sets, code systems, concept maps) for these settings."""
+        from .terminology.service import terminology_for
+
+        return terminology_for(self.settings)
+
+    @cached_property
+    def write_validator(self) -> ResourceValidator:
+        """What every write is checked with: base R4 plus the profiles the resource claims,
+        with the terminology service for bindings (an explicit ``validator`` replaces it)."""
+        if self.validator is not None:
+            return self.validator
+        from .validation.validator import validator_for
+
+        validator = validator_for(self.registry)
+        terminology = self.terminology
+        return lambda resource: validator.validate(resource, terminology=terminology)
+
+    @cached_property
     def indexer(self) -> Indexer:
         return Indexer(self.model)
 
@@ -65,6 +84,12 @@ class Services:
                     )
                     self._pool_pid = os.getpid()
         return self._pool
+
+    def warm_up(self) -> None:
+        """Load what the first request would otherwise wait for (seconds: every shipped package)."""
+        _ = self.model, self.indexer, self.store
+        if self.settings.validate_on_write:
+            _ = self.write_validator
 
     @contextmanager
     def transaction(self) -> Iterator[psycopg.Cursor]:

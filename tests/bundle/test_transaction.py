@@ -46,7 +46,7 @@ def test_urn_uuid_references_are_rewritten_everywhere(fhir):
         "subject": {"reference": p_url, "display": "the patient"},
         "encounter": {"reference": enc_url},
         "valueQuantity": {"value": "DECIMAL", "unit": "kg"},
-        "derivedFrom": [{"reference": "#prov"}],
+        "focus": [{"reference": "#prov"}],
     }
     # The Observation comes first: ids of later entries must already be known when it is stored.
     answer = fhir.post("", data=_transaction(
@@ -66,7 +66,7 @@ def test_urn_uuid_references_are_rewritten_everywhere(fhir):
     assert obs["extension"][0]["valueReference"]["reference"] == f"Patient/{pat_id}"
     assert obs["contained"][0]["target"][0]["reference"] == f"Patient/{pat_id}"
     assert obs["contained"][0]["agent"][0]["who"]["reference"] == f"Patient/{pat_id}"
-    assert obs["derivedFrom"][0]["reference"] == "#prov"
+    assert obs["focus"][0]["reference"] == "#prov"
     assert f'href="Patient/{pat_id}"' in obs["text"]["div"]
     assert fhir.get(f"Encounter/{enc_id}").json()["subject"]["reference"] == f"Patient/{pat_id}"
 

@@ -120,6 +120,7 @@ def patient_with_data(fhir):
                                           "clinicalStatus": _status("allergyintolerance-clinical", "resolved"),
                                           "code": _coded("latex")}))
     made["excluded"].append(_create(fhir, {"resourceType": "AllergyIntolerance", "patient": subject,
+                                           "clinicalStatus": _status("allergyintolerance-clinical", "inactive"),
                                            "verificationStatus": _status("allergyintolerance-verification", "refuted"),
                                            "code": _coded("penicillin (refuted)")}))
     for status, bucket in (("active", "problem"), ("recurrence", "problem"), ("resolved", "past")):
@@ -127,7 +128,6 @@ def patient_with_data(fhir):
                                            "clinicalStatus": _status("condition-clinical", status),
                                            "code": _coded(f"condition {status}")}))
     made["excluded"].append(_create(fhir, {"resourceType": "Condition", "subject": subject,
-                                           "clinicalStatus": _status("condition-clinical", "active"),
                                            "verificationStatus": _status("condition-ver-status", "entered-in-error"),
                                            "code": _coded("mistake")}))
     medication = _create(fhir, {"resourceType": "Medication", "code": _coded("anastrozole 1 mg")})
