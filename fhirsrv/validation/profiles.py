@@ -18,7 +18,7 @@ ALIASES: dict[str, tuple[str, str]] = {
     "ips-2.0": (f"{IPS_BUNDLE}|2.0.0", ""),
     "ips-1.1": (f"{IPS_BUNDLE}|1.1.0", ""),
     "eps": ("http://hl7.eu/fhir/eps/StructureDefinition/bundle-eu-eps", "eps"),
-    "sumehr": ("https://fhirsrv.dev/fhir/sumehr/StructureDefinition/sumehr-bundle", "sumehr"),
+    "sumehr": ("https://fhirsrv.dev/fhir/be-sumehr/StructureDefinition/sumehr-bundle", "sumehr"),
 }
 
 
