@@ -13,6 +13,7 @@ from typing import Any
 
 from fhirsrv.terminology import ValueSetChecker
 
+from . import fastpath
 from .compiler import CORE_PREFIX, CompileError, compile_structure
 from .model import StructureModel
 from .primitives import PrimitiveRule, build_rules
@@ -38,9 +39,16 @@ class Definitions:
             elif kind == "resource" and not sd.get("abstract"):
                 self.resource_types.add(sd["type"])
             for element in (sd.get("snapshot") or {}).get("element", ()):
+                if element.get("path", "").endswith("[x]"):
+                    fastpath.CHOICE_NAMES.add(element["path"].rsplit(".", 1)[-1][:-3])
                 for constraint in element.get("constraint", ()):
                     self.core_constraints.add(constraint.get("key", ""))
         self.primitives: dict[str, PrimitiveRule] = build_rules(primitive_sds)
+        fastpath.CHOICE_SUFFIXES.update(
+            sd["type"][:1].upper() + sd["type"][1:]
+            for sd in registry.iter_type("StructureDefinition")
+            if sd.get("kind") in ("primitive-type", "complex-type") and sd.get("derivation") == "specialization"
+        )
 
     def structure(self, url: str) -> StructureModel | None:
         """The compiled definition for a canonical (``url`` or ``url|version``), or None."""
