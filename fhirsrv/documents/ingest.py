@@ -180,12 +180,12 @@ def _store_new(
 
 
 def _create_all(cur: Cursor, svc: Services, writes: list[tuple[str, str, dict]], moment) -> list[Stored]:
-    """Create every resource of the document under its pre-assigned id.
-
-    One place for the writes, so that the pipelined creates of branch ``bundle``
-    (``allocate_surrogates`` + ``cur.connection.pipeline()``) are a local change here.
-    """
-    return [svc.store.create(cur, rtype, resource, moment=moment, rid=rid)[0] for rtype, rid, resource in writes]
+    """Create every resource of the document under its pre-assigned id, pipelined: surrogate
+    keys come in one round trip, and then no create waits for the answer of the one before."""
+    keys = svc.store.allocate_surrogates(cur, len(writes))
+    with cur.connection.pipeline():
+        return [svc.store.create(cur, rtype, resource, moment=moment, rid=rid, surrogate=key)[0]
+                for (rtype, rid, resource), key in zip(writes, keys, strict=True)]
 
 
 def _match_patient(cur: Cursor, svc: Services, patient: dict[str, Any], at: int) -> tuple[str, bool]:
