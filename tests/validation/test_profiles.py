@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from fhirsrv import fhirjson
+from fhirsrv.conformance.aliases import IPS_BUNDLE
 from fhirsrv.conformance.packages import load_npm_package
-from fhirsrv.validation.profiles import IPS_BUNDLE
 
 from .helpers import describe, errors, find
 
