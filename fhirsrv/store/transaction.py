@@ -389,9 +389,6 @@ class _Plan:
             self.results.setdefault(request.index, EntryResult(200, stored=existing))
             return
         assert request.resource is not None
-        if request.index in self.fresh and request.rtype == "Bundle" and request.resource.get("type") == "document":
-            self.results[request.index] = self._ingest_document(request)
-            return
         resource = rewriter.rewrite(request.resource, request.full_url, f"{request.at}.resource")
         rid = self.ids[request.index]
         store = self.ctx.store
@@ -407,13 +404,6 @@ class _Plan:
                 raise EntryError(f"{request.label}: {exc}", status=412, code="conflict",
                                  expression=f"{request.at}.request.ifMatch") from None
         self.results[request.index] = EntryResult(201 if created else 200, stored=stored)
-
-    def _ingest_document(self, request: EntryRequest) -> EntryResult:
-        """A document is stored as received and decomposed (issue 4), its own references kept."""
-        from ..documents.ingest import ingest_document  # imported late: documents build on the store
-
-        result = ingest_document(self.cur, request.resource, bundle_id=self.ids[request.index])
-        return EntryResult(201 if result.created else 200, stored=result.bundle)
 
     def _get(self, request: EntryRequest) -> None:
         store = self.ctx.store
