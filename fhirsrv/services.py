@@ -55,16 +55,20 @@ class Services:
         return terminology_for(self.settings)
 
     @cached_property
-    def write_validator(self) -> ResourceValidator:
-        """What every write is checked with: base R4 plus the profiles the resource claims,
-        with the terminology service for bindings (an explicit ``validator`` replaces it)."""
-        if self.validator is not None:
-            return self.validator
+    def _validator(self) -> Any:
         from .validation.validator import validator_for
 
-        validator = validator_for(self.registry)
-        terminology = self.terminology
-        return lambda resource: validator.validate(resource, terminology=terminology)
+        return validator_for(self.registry)
+
+    def validate(self, resource: dict[str, Any], profiles: list[str] | None = None) -> dict[str, Any]:
+        """Base R4 + ``profiles`` + the resource's ``meta.profile``, bindings checked by the
+        terminology service: the one validation of the server (write path and ``$validate``)."""
+        return self._validator.validate(resource, profiles, terminology=self.terminology)
+
+    @cached_property
+    def write_validator(self) -> ResourceValidator:
+        """What every write is checked with (an explicit ``validator`` replaces the default)."""
+        return self.validator if self.validator is not None else self.validate
 
     @cached_property
     def indexer(self) -> Indexer:

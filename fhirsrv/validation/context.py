@@ -57,8 +57,10 @@ class Definitions:
         sd = self.registry.get(url)
         model: StructureModel | None = None
         if sd is not None and sd.get("resourceType") == "StructureDefinition":
+            if not (sd.get("snapshot") or {}).get("element"):
+                sd = _with_snapshot(sd, self.registry)
             try:
-                model = compile_structure(sd)
+                model = compile_structure(sd) if sd is not None else None
             except CompileError:
                 model = None
         self._models[url] = model
@@ -71,6 +73,19 @@ class Definitions:
         """Core keys (``ele-1``, ``dom-3``, ``bdl-8`` …) are checked by the base walk; a profile
         restating one (often in a later technical-correction wording) adds nothing."""
         return key in self.core_constraints
+
+
+def _with_snapshot(sd: dict[str, Any], registry: Any) -> dict[str, Any] | None:
+    """A differential-only profile gets its snapshot from the project's snapshot generator
+    (``fhirsrv.conformance.snapshot``, built separately); without it the profile is unknown."""
+    try:
+        from fhirsrv.conformance.snapshot import generate_snapshot  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    try:
+        return generate_snapshot(sd, registry)
+    except Exception:  # a generator failure must not turn into a 500; the profile is then unknown
+        return None
 
 
 @dataclass
