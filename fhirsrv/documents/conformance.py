@@ -20,9 +20,12 @@ from .profiles import DocumentProfile, claimed
 from .references import BundleReferences
 
 
-def run_validator(resource: dict[str, Any], profiles: list[str], registry: Registry) -> dict[str, Any]:
-    """Base R4 + ``profiles`` (+ ``meta.profile``) by the project validator."""
-    return validate(resource, profiles, registry=registry)
+def run_validator(
+    resource: dict[str, Any], profiles: list[str], registry: Registry, terminology: Any = None
+) -> dict[str, Any]:
+    """Base R4 + ``profiles`` (+ ``meta.profile``) by the project validator, with the same
+    terminology service for bindings as every other write (``Services.write_validator``)."""
+    return validate(resource, profiles, registry=registry, terminology=terminology)
 
 
 def shape_issues(bundle: dict[str, Any]) -> list[Issue]:
@@ -92,7 +95,8 @@ def check_shape(bundle: dict[str, Any]) -> None:
 
 
 def check_profiles(
-    bundle: dict[str, Any], registry: Registry, default_profile: str, *, validate_profiles: bool = True
+    bundle: dict[str, Any], registry: Registry, default_profile: str, *, validate_profiles: bool = True,
+    terminology: Any = None,
 ) -> DocumentProfile:
     """Base R4 + the claimed profile (any version of an unversioned claim); 422 on an error."""
     if not validate_profiles:
@@ -105,7 +109,7 @@ def check_profiles(
             # the validator checks meta.profile itself (unversioned: the newest version)
             unversioned = profile.bundle.split("|")[0]
             covered = profile.bundle in in_meta or (profile is versions[0] and unversioned in in_meta)
-            outcome = run_validator(bundle, [] if covered else [profile.bundle], registry)
+            outcome = run_validator(bundle, [] if covered else [profile.bundle], registry, terminology)
             if not has_errors(outcome):
                 chosen = chosen or profile
                 break

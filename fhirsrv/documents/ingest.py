@@ -42,7 +42,6 @@ from ..errors import Conflict, Unprocessable
 from ..services import Services
 from ..store.repository import Stored, new_id, now
 from ..terminology.enrich import enrich, enrichment_enabled
-from ..terminology.service import terminology_for
 from . import fhirtime, records
 from .conformance import check_profiles, check_shape
 from .docref import document_reference
@@ -90,7 +89,7 @@ def ingest_document(
     if existing is not None:  # a retry: the stored copy was validated when it came
         return _already_stored(cur, svc, existing, bundle)
     profile = check_profiles(bundle, svc.registry, svc.settings.document_profile,
-                             validate_profiles=svc.settings.validate_on_write)
+                             validate_profiles=svc.settings.validate_on_write, terminology=svc.terminology)
     return _store_new(cur, svc, bundle, identifier, profile, enrich_codes, bundle_id or new_id())
 
 
@@ -114,7 +113,7 @@ def _enricher(svc: Services) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """Terminology enrichment of decomposed entries (Settings.enrich_codes, on by default)."""
     if not enrichment_enabled(svc.settings):
         return lambda resource: resource
-    session = terminology_for(svc.settings).session()
+    session = svc.terminology.session()
     return lambda resource: enrich(resource, session)
 
 
@@ -181,12 +180,12 @@ def _store_new(
 
 
 def _create_all(cur: Cursor, svc: Services, writes: list[tuple[str, str, dict]], moment) -> list[Stored]:
-    """Create every resource of the document under its pre-assigned id.
-
-    One place for the writes, so that the pipelined creates of branch ``bundle``
-    (``allocate_surrogates`` + ``cur.connection.pipeline()``) are a local change here.
-    """
-    return [svc.store.create(cur, rtype, resource, moment=moment, rid=rid)[0] for rtype, rid, resource in writes]
+    """Create every resource of the document under its pre-assigned id, pipelined: surrogate
+    keys come in one round trip, and then no create waits for the answer of the one before."""
+    keys = svc.store.allocate_surrogates(cur, len(writes))
+    with cur.connection.pipeline():
+        return [svc.store.create(cur, rtype, resource, moment=moment, rid=rid, surrogate=key)[0]
+                for (rtype, rid, resource), key in zip(writes, keys, strict=True)]
 
 
 def _match_patient(cur: Cursor, svc: Services, patient: dict[str, Any], at: int) -> tuple[str, bool]:
