@@ -315,10 +315,14 @@ def test_a_document_inside_a_transaction_is_ingested(fhir):
     assert any(e["resource"]["content"][0]["attachment"].get("url") == f"Bundle/{bundle_id}" for e in refs["entry"])
     payload = fhir.get(f"Communication/{_id_of(note_entry)}").json()["payload"][0]
     assert payload["contentReference"]["reference"] == f"Bundle/{bundle_id}"
-    # the same document again: the stored one (200), nothing stored twice
+    # the same document again: the stored one (200), nothing stored twice, and links follow it
     again = fhir.post("", data=_transaction(
-        {"fullUrl": doc_url, "resource": document, "request": {"method": "POST", "url": "Bundle"}}))
-    assert _statuses(again) == ["200 OK"] and _id_of(again.json()["entry"][0]) == bundle_id
+        {"fullUrl": doc_url, "resource": document, "request": {"method": "POST", "url": "Bundle"}},
+        _post(note),
+    ))
+    assert _statuses(again) == ["200 OK", "201 Created"] and _id_of(again.json()["entry"][0]) == bundle_id
+    second_note = fhir.get(f"Communication/{_id_of(again.json()['entry'][1])}").json()
+    assert second_note["payload"][0]["contentReference"]["reference"] == f"Bundle/{bundle_id}"
 
 
 def test_an_invalid_document_fails_the_transaction_pointing_inside_it(fhir):
