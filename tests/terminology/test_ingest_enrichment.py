@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests.documents.examples import example, fresh, unique_ssin
 
 from .conftest import SNOMED
@@ -27,7 +25,6 @@ def _cnk_only_document() -> dict:
     return bundle
 
 
-@pytest.mark.xfail(strict=False, reason="documents.ingest does not call terminology.enrich yet (lead's wiring)")
 def test_cnk_medication_comes_out_of_summary_with_snomed(fhir):
     response = fhir.post("Bundle", data=json.dumps(_cnk_only_document()))
     assert response.status_code == 201, response.text
