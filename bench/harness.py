@@ -21,6 +21,8 @@ from pathlib import Path
 
 import requests
 
+from fhirsrv.db.embedded import EmbeddedPostgres
+
 PROJECT = Path(__file__).resolve().parent.parent
 
 
@@ -34,7 +36,10 @@ def free_port() -> int:
 def running_server(*, workers: int = 2, env: dict[str, str] | None = None, data_dir: Path | None = None) -> Iterator[str]:
     """``fhirsrv serve`` (gunicorn) on a free loopback port with its own embedded Postgres."""
     own_dir = data_dir is None
-    data_dir = data_dir or Path(tempfile.mkdtemp(prefix="fhirsrv-bench-", dir=PROJECT / ".fhirsrv"))
+    if data_dir is None:
+        (PROJECT / ".fhirsrv").mkdir(exist_ok=True)
+        data_dir = Path(tempfile.mkdtemp(prefix="fhirsrv-bench-", dir=PROJECT / ".fhirsrv"))
+        data_dir.chmod(0o755)  # ours: readable by the Postgres user, so the cluster stays inside it
     port = free_port()
     server_env = {**os.environ, "FHIRSRV_DATA_DIR": str(data_dir), "FHIRSRV_PORT": str(port),
                   "FHIRSRV_WORKERS": str(workers), "FHIRSRV_LOG_LEVEL": "WARNING", **(env or {})}
@@ -56,6 +61,11 @@ def running_server(*, workers: int = 2, env: dict[str, str] | None = None, data_
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
         if own_dir:
+            cluster = EmbeddedPostgres(data_dir / "pgdata")
+            if cluster.postmaster_pid() is not None:
+                cluster.stop(force=True)
+            shutil.rmtree(cluster.pgdata, ignore_errors=True)  # may live under /var/lib/fhirsrv
+            shutil.rmtree(cluster.control_dir, ignore_errors=True)
             shutil.rmtree(data_dir, ignore_errors=True)
 
 
