@@ -33,6 +33,8 @@ def data_root():
     leftover = EmbeddedPostgres(root / "pgdata")
     if leftover.postmaster_pid() is not None:
         leftover.stop(force=True)
+    shutil.rmtree(leftover.pgdata, ignore_errors=True)  # relocated under /var/lib/fhirsrv when unreachable
+    shutil.rmtree(leftover.control_dir, ignore_errors=True)
     shutil.rmtree(root, ignore_errors=True)
 
 
