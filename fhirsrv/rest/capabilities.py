@@ -15,9 +15,8 @@ from flask import Response
 from .. import FHIR_VERSION, __version__
 from ..operations.framework import registered
 from ..store.repository import format_instant, now
+from ..store.search_parse import is_supported
 from .http import base_url, check_accept, fhir_response, services
-
-SEARCH_PARAM_TYPES = {"number", "date", "string", "token", "reference", "composite", "quantity", "uri"}
 
 
 def capabilities() -> Response:
@@ -87,7 +86,7 @@ def _search_params_cached(rtype: str) -> tuple[tuple[str, str, str, str], ...]:
     return tuple(
         (code, p.url, p.type, p.description)
         for code, p in sorted(params.items())
-        if p.type in SEARCH_PARAM_TYPES
+        if is_supported(p)
     )
 
 
