@@ -14,7 +14,7 @@ from flask import Flask, Response
 from flask_smorest import Api, Blueprint
 from werkzeug.exceptions import HTTPException
 
-from . import __version__
+from . import __version__, security
 from .config import Settings
 from .errors import FhirError, operation_outcome
 from .rest.http import fhir_response
@@ -77,8 +77,7 @@ def _mount_fhir_api(app: Flask, api: Api, settings: Settings) -> None:
     blueprint = Blueprint("fhir", __name__, url_prefix=settings.base_path,
                           description="The FHIR R4 RESTful API (application/fhir+json)")
     for route in ROUTES:
-        endpoint = f"{route.view.__name__}_{'_'.join(m.lower() for m in route.methods)}_{route.level}"
-        blueprint.route(route.rule, methods=list(route.methods), endpoint=endpoint)(route.view)
+        blueprint.route(route.rule, methods=list(route.methods), endpoint=route.endpoint)(route.view)
     api.register_blueprint(blueprint)
 
 
@@ -105,5 +104,6 @@ def create_app(
     app.extensions["fhirsrv"] = Services(settings=settings, conninfo=conninfo, validator=validator)
     api = Api(app)
     _mount_fhir_api(app, api, settings)
+    security.install(app, settings)
     _install_error_handlers(app)
     return app
