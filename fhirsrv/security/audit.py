@@ -28,6 +28,7 @@ from typing import Any
 
 from flask import current_app, g, has_request_context, request
 
+from ..rest.checks import ID_PATTERN
 from ..store.repository import format_instant, now
 from .context import NIHDI_SYSTEM, AccessContext
 
@@ -58,6 +59,7 @@ class AuditRecord:
     break_glass: str | None = None  # the reason given, when break-the-glass was used
     durable: bool = False  # a write: audit inside the data transaction
     written: bool = False
+    in_transaction: list[str] = field(default_factory=list)  # ids written by the commit hook
     ctx: AccessContext | None = None
     failure: str | None = None  # why the request was refused, for outcomeDesc
 
@@ -72,7 +74,7 @@ def record() -> AuditRecord | None:
 
 def note_patient(patient_id: str) -> None:
     rec = record()
-    if rec is not None and patient_id not in rec.patients:
+    if rec is not None and patient_id not in rec.patients and ID_PATTERN.match(patient_id):
         rec.patients.append(patient_id)
 
 
@@ -99,25 +101,33 @@ def before_commit(cur: Any) -> None:
     """Commit hook of Services.transaction(): a write's audit joins the write's transaction."""
     rec = record()
     if rec is not None and rec.durable and not rec.written:
-        _store(cur, rec, 200)
+        rec.in_transaction = _store(cur, rec, 200)
 
 
 def after_request(status: int) -> None:
     """Write the audit of a request that did not write it already (reads, refusals, failures)."""
     rec = record()
-    if rec is None or rec.written:
+    if rec is None:
         return
     services = current_app.extensions["fhirsrv"]
     with services.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+        if rec.written and status >= 400 and rec.in_transaction:
+            # the write's transaction failed after the hook ran: did its audit commit?
+            cur.execute("SELECT count(*) FROM resource WHERE rtype = 'AuditEvent' AND id = ANY(%s)",
+                        (rec.in_transaction,))
+            rec.written = cur.fetchone()[0] > 0
+        if rec.written:
+            return
         cur.execute("SET LOCAL synchronous_commit TO OFF")
         _store(cur, rec, status)
 
 
-def _store(cur: Any, rec: AuditRecord, status: int) -> None:
+def _store(cur: Any, rec: AuditRecord, status: int) -> list[str]:
     store = current_app.extensions["fhirsrv"].store
-    for patient in rec.patients or [None]:
-        store.create(cur, "AuditEvent", build_event(rec, status, patient))
+    ids = [store.create(cur, "AuditEvent", build_event(rec, status, patient))[0].id
+           for patient in rec.patients or [None]]
     rec.written = True
+    return ids
 
 
 # -- the BALP event ---------------------------------------------------------------------------
@@ -197,7 +207,7 @@ def _entities(rec: AuditRecord, patient: str | None) -> list[dict[str, Any]]:
         entities.append({"what": {"reference": f"Patient/{patient}"},
                          "type": {"system": object_type, "code": "1", "display": "Person"},
                          "role": {"system": object_role, "code": "1", "display": "Patient"}})
-    if rec.rtype and rec.rid:
+    if rec.rtype and rec.rid and ID_PATTERN.match(rec.rid):
         entities.append({"what": {"reference": f"{rec.rtype}/{rec.rid}"},
                          "type": {"system": object_type, "code": "2", "display": "System Object"},
                          "role": {"system": object_role, "code": "4", "display": "Domain Resource"}})

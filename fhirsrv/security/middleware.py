@@ -133,6 +133,32 @@ def _before_request() -> None:
     if ctx.patient is not None and rtype == "Patient" and rid is not None and rid != ctx.patient:
         audit.note_patient(rid)
         raise Forbidden("a patient's token gives access to their own data only")
+    if interaction == "search-type":
+        _check_search(ctx, rtype)
+
+
+PATIENT_PARAMS = ("patient", "subject", "patient:Patient", "subject:Patient")
+
+
+def _check_search(ctx: context.AccessContext, rtype: str | None) -> None:
+    """Refuse up front what a search could only answer with someone else's data.
+
+    A patient's token naming another patient (``AuditEvent?patient=other``) is refused rather
+    than answered with an empty page, and access logs are not searchable by professionals.
+    """
+    if rtype == "AuditEvent" and ctx.user is not None:
+        raise Forbidden("access logs are shown to the patient and to auditing systems only")
+    if ctx.patient is None:
+        return
+    args = request.values if request.method == "POST" else request.args
+    named = [v for p in PATIENT_PARAMS for raw in args.getlist(p) for v in raw.split(",")]
+    if rtype == "Patient":
+        named += [v for raw in args.getlist("_id") for v in raw.split(",")]
+    for value in named:
+        patient_id = value.strip().removeprefix("Patient/")
+        if patient_id != ctx.patient:
+            audit.note_patient(patient_id)
+            raise Forbidden("a patient's token gives access to their own data only")
 
 
 def _authenticate(security: SecurityServices) -> context.AccessContext:
@@ -201,7 +227,7 @@ def _insufficient(text: str) -> Forbidden:
 
 def _after_request(response: Response) -> Response:
     rec = audit.record()
-    if rec is None or rec.written:
+    if rec is None or (rec.written and response.status_code < 400):
         return response
     if response.status_code >= 400 and rec.failure is None:
         rec.failure = _diagnostics(response)
