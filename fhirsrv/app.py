@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from . import __version__, security
 from .config import Settings
 from .errors import FhirError, operation_outcome
+from .fhirjson import JsonError
 from .rest.http import fhir_response
 from .services import ResourceValidator, Services
 
@@ -48,6 +49,10 @@ def _install_error_handlers(app: Flask) -> None:
     @app.errorhandler(FhirError)
     def on_fhir_error(exc: FhirError) -> Response:
         return fhir_response(exc.outcome, exc.status, exc.headers)
+
+    @app.errorhandler(JsonError)
+    def on_json_error(exc: JsonError) -> Response:  # e.g. a body too deeply nested to store
+        return _outcome_response(400, "structure", str(exc))
 
     @app.errorhandler(HTTPException)
     def on_http_error(exc: HTTPException) -> Response:

@@ -6,11 +6,13 @@ becomes AuditEvent(s) exactly once:
 
 * for a **write**, inside the very database transaction that stores the data (a commit hook
   of ``Services.transaction()``): the data and its audit trail commit or roll back together;
-* for everything else (read, search, operation, a refusal, a write that failed), right
-  after the response is built, in a short transaction of its own. These commits are
-  asynchronous (``synchronous_commit = off``): a crash may lose the last fraction of a
-  second of read audit, never a write's. If the audit cannot be written at all the client
-  gets a 500 instead of the data (fail closed).
+* for a granted **read / vread**, inside the read's transaction too (it saves a transaction);
+* for everything else (search, history, operation, a refusal, a write that failed), right
+  after the response is built, in a short transaction of its own.
+
+Audit commits of reads and refusals are asynchronous (``synchronous_commit = off``): a
+crash may lose the last fraction of a second of read audit, never a write's. If the audit
+cannot be written at all the client gets a 500 instead of the data (fail closed).
 
 BALP (https://profiles.ihe.net/ITI/BALP/) shapes the event: ``type`` rest, ``subtype`` the
 RESTful interaction, client agent = Source Role ID (DCM 110153), server = Destination Role
@@ -57,7 +59,8 @@ class AuditRecord:
     query: str = ""
     patients: list[str] = field(default_factory=list)
     break_glass: str | None = None  # the reason given, when break-the-glass was used
-    durable: bool = False  # a write: audit inside the data transaction
+    durable: bool = False  # a write: audit inside the data transaction, committed as durably as the data
+    with_read: bool = False  # a single read decided inside its transaction: audit there too (cheaper)
     written: bool = False
     in_transaction: list[str] = field(default_factory=list)  # ids written by the commit hook
     ctx: AccessContext | None = None
@@ -90,6 +93,13 @@ def mark_write() -> None:
         rec.durable = True
 
 
+def mark_read_decided() -> None:
+    """read / vread: the access is decided; the audit may join the read's own transaction."""
+    rec = record()
+    if rec is not None and rec.interaction in ("read", "vread"):
+        rec.with_read = True
+
+
 def note_failure(text: str) -> None:
     rec = record()
     if rec is not None:
@@ -100,8 +110,11 @@ def note_failure(text: str) -> None:
 def before_commit(cur: Any) -> None:
     """Commit hook of Services.transaction(): a write's audit joins the write's transaction."""
     rec = record()
-    if rec is not None and rec.durable and not rec.written:
-        rec.in_transaction = _store(cur, rec, 200)
+    if rec is None or rec.written or not (rec.durable or rec.with_read):
+        return
+    if not rec.durable:
+        cur.execute("SET LOCAL synchronous_commit TO OFF")
+    rec.in_transaction = _store(cur, rec, 200)
 
 
 def after_request(status: int) -> None:

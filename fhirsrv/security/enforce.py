@@ -129,6 +129,7 @@ def authorize_read(ctx: AccessContext, stored: Stored, cur: Cursor | None = None
     ok, why = visible(ctx, stored, cur)
     if not ok:
         raise Forbidden(why)
+    audit.mark_read_decided()
 
 
 def filter_visible(ctx: AccessContext, results: Iterable[Stored], cur: Cursor | None = None) -> list[Stored]:
