@@ -27,7 +27,7 @@ from ..errors import FhirError, operation_outcome
 from ..rest.http import fhir_response
 from . import audit, context
 from .clients import Client, load_clients
-from .enforce import Forbidden
+from .enforce import Forbidden, authorize_patient
 from .facts import LocalFhirFacts
 from .policy import Policy, build_policy
 from .tokens import AuthError, TokenService
@@ -135,6 +135,8 @@ def _before_request() -> None:
         raise Forbidden("a patient's token gives access to their own data only")
     if interaction == "search-type":
         _check_search(ctx, rtype)
+    if interaction == "operation" and rtype == "Patient" and rid is not None:
+        authorize_patient(ctx, rid)  # Patient/{id}/$summary, $everything: decided before assembling
 
 
 PATIENT_PARAMS = ("patient", "subject", "patient:Patient", "subject:Patient")

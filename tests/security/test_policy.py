@@ -210,3 +210,22 @@ def test_rules_can_be_switched_off(conninfo, secure_settings, world, tokens):
         assert "role-ban" in statement and "consent" not in statement.split("enforced:")[1].split(";")[0]
     finally:
         app.extensions["fhirsrv"].close()
+
+
+def test_a_listing_mixing_two_patients_returns_only_the_allowed_one(api, world, tokens, audit_events):
+    """Type-level history spans patients: it is filtered like a search page is."""
+    import time as _time
+
+    since = _time.strftime("%Y-%m-%dT%H:%M:%SZ", _time.gmtime(_time.time() - 1))
+    allowed, _, mine = _setup(world)
+    nihdi = new_nihdi()
+    world.create(care_team(allowed, nihdi, "eid-read", 1))
+    other = world.patient()
+    theirs = world.create(observation(other))
+    response = api.call("GET", "Observation/_history", tokens.user("gp", nihdi),
+                        params={"_since": since, "_count": "1000"})
+    assert response.status_code == 200, response.text
+    ids = {e["resource"]["id"] for e in response.json()["entry"]}
+    assert mine in ids and theirs not in ids
+    events = audit_events(response)
+    assert [e["entity"][0]["what"]["reference"] for e in events] == [f"Patient/{allowed}"]
