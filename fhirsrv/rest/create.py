@@ -23,6 +23,7 @@ def create(rtype: str) -> Response:
             existing = single_match(cur, rtype, condition, what="If-None-Exist")
             if existing is not None:
                 stored = svc.store.read(cur, rtype, existing)
+                security.authorize_read(security.current(), stored, cur)
                 return write_response(stored, stored.body or "", 200)
         stored, body = svc.store.create(cur, rtype, resource)
     return write_response(stored, body, 201)

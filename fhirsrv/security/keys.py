@@ -145,6 +145,8 @@ class KeySet:
 
     def find(self, kid: str | None, algorithm: str) -> Any:
         """The public key for ``kid`` usable with ``algorithm``; KeyProblem when there is none."""
+        if kid is not None and not isinstance(kid, str):
+            raise KeyProblem("kid must be a string")
         self._refresh()
         if kid is not None and kid not in self._keys and self.uri:
             self._refresh(force=True)  # the issuer may have rotated its keys

@@ -188,7 +188,8 @@ def _authenticate(security: SecurityServices) -> context.AccessContext:
 def _unauthorized(exc: AuthError | None, text: str | None = None) -> FhirError:
     challenge = 'Bearer realm="fhirsrv"'
     if exc is not None:
-        challenge += f', error="{exc.error}", error_description="{exc.description}"'
+        safe = "".join(c for c in exc.description if c.isprintable() and c not in '"\\')[:200]
+        challenge += f', error="{exc.error}", error_description="{safe}"'
     diagnostics = text or (exc.description if exc is not None else "authentication required")
     return FhirError(diagnostics, status=401, code="login", headers={"WWW-Authenticate": challenge})
 

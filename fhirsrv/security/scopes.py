@@ -51,7 +51,7 @@ class ScopeSet:
 
     @classmethod
     def parse(cls, text: str | list[str] | None) -> ScopeSet:
-        items = text.split() if isinstance(text, str) else list(text or [])
+        items = text.split() if isinstance(text, str) else [i for i in text or [] if isinstance(i, str)]
         parsed = tuple(s for s in (parse_scope(i) for i in items) if s is not None)
         return cls(tuple(items), parsed)
 

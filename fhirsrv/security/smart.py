@@ -116,7 +116,8 @@ def _verify_assertion(assertion: str, clients: dict[str, Client]) -> tuple[Clien
     if algorithm not in ASSERTION_ALGORITHMS:
         raise OAuthError("invalid_client", f"client assertions must be signed with {' or '.join(ASSERTION_ALGORITHMS)}",
                          401)
-    client = clients.get(unverified.get("iss"))
+    iss = unverified.get("iss")
+    client = clients.get(iss) if isinstance(iss, str) else None
     if client is None:
         raise OAuthError("invalid_client", "unknown client (iss)", 401)
     try:
@@ -134,6 +135,8 @@ def _verify_assertion(assertion: str, clients: dict[str, Client]) -> tuple[Clien
         raise OAuthError("invalid_client", "the assertion's aud must be the token endpoint URL", 401) from None
     except jwt.PyJWTError as exc:
         raise OAuthError("invalid_client", f"the client assertion is not valid: {type(exc).__name__}", 401) from None
+    if not isinstance(claims["jti"], str) or not 8 <= len(claims["jti"]) <= 200:
+        raise OAuthError("invalid_client", "the assertion's jti must be a string of 8 to 200 characters", 401)
     if claims["sub"] != client.client_id:
         raise OAuthError("invalid_client", "the assertion's sub must equal its iss (the client_id)", 401)
     if claims["exp"] > time.time() + MAX_ASSERTION_LIFETIME + 5:

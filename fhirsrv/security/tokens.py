@@ -12,6 +12,7 @@ quality and NIHDI number, as an upstream identity provider verified them), ``nam
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -121,7 +122,8 @@ class TokenService:
         claims = self.decode(token)
         ctx = context_from_claims(claims)
         if len(self._verified) >= VERIFIED_CACHE_SIZE:
-            self._verified.pop(next(iter(self._verified)), None)
+            with contextlib.suppress(RuntimeError, StopIteration):  # another thread changed it meanwhile
+                self._verified.pop(next(iter(self._verified)), None)
         self._verified[token] = (ctx, float(claims["exp"]))
         return ctx
 
@@ -133,8 +135,9 @@ class TokenService:
             raise AuthError("the bearer token is not a well-formed JWT") from None
         algorithm = header.get("alg")
         if algorithm not in TOKEN_ALGORITHMS:
-            raise AuthError(f"tokens signed with {algorithm!r} are not accepted")
-        issuer = self.issuers.get(unverified.get("iss"))
+            raise AuthError("the token's signature algorithm is not accepted (use RS384 or ES384)")
+        iss = unverified.get("iss")
+        issuer = self.issuers.get(iss) if isinstance(iss, str) else None
         if issuer is None:
             raise AuthError("the token's issuer is not trusted by this server")
         try:
@@ -162,8 +165,8 @@ def context_from_claims(claims: dict[str, Any]) -> AccessContext:
     raw_scope = claims.get("scope", claims.get("scp", ""))
     scopes = ScopeSet.parse(raw_scope if isinstance(raw_scope, str | list) else "")
     role = claims.get("role")
-    if role is not None and role not in KNOWN_ROLES:
-        raise AuthError(f"unknown role {role!r} in the access token")
+    if role is not None and (not isinstance(role, str) or role not in KNOWN_ROLES):
+        raise AuthError("the access token's role claim is not a known role")
     patient = claims.get("patient")
     if "patient" in scopes.contexts and not isinstance(patient, str):
         raise AuthError("patient/ scopes need a patient context (the 'patient' claim)")

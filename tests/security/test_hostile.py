@@ -139,3 +139,73 @@ def test_fuzzed_ids_and_parameters_never_5xx(api, admin, rid, param, value):
     assert response.status_code < 500, (url, response.status_code, response.text[:200])
     read = api.call("GET", f"Observation/{quote(rid, safe='')}", admin, params={param or "_x": value})
     assert read.status_code < 500, (rid, read.status_code, read.text[:200])
+
+
+def test_hostile_token_contents(api, tokens, keys, world):
+    """Validly signed tokens whose claims have the wrong shapes are 401, never 500."""
+    import time
+
+    pid = world.patient()
+    service = tokens.service
+    odd = [
+        {"scope": ["system/*.rs", 5, None]},
+        {"scope": 42},
+        {"role": ["gp"], "nihdi": {"x": 1}},
+        {"patient": ["a"], "scope": "patient/*.rs"},
+        {"client_id": {"a": 1}, "scope": "system/*.rs"},
+    ]
+    for claims in odd:
+        scope = claims.pop("scope", "system/*.rs")
+        token = service.mint(subject="x", scope=scope, **claims)[0] if isinstance(scope, str) else \
+            service.signing_key.sign({"iss": service.settings.auth_issuer, "aud": service.audience, "sub": "x",
+                                      "iat": int(time.time()), "exp": int(time.time()) + 60, "scope": scope,
+                                      **claims})
+        response = api.call("GET", f"Patient/{pid}", token)
+        assert response.status_code in (200, 401, 403), (claims, response.status_code, response.text[:200])
+    now = int(time.time())
+    for header in ({"kid": ["x"]}, {"kid": {"a": 1}}, {"alg": "ES384", "kid": 7}):
+        signed = jwt_encode(keys.external, {"iss": ["https://idp.test"], "aud": "x", "sub": "x", "iat": now,
+                                            "exp": now + 60}, header)
+        assert api.call("GET", f"Patient/{pid}", signed).status_code == 401
+        signed = jwt_encode(keys.external, {"iss": "https://idp.test", "aud": "x", "sub": "x", "iat": now,
+                                            "exp": now + 60}, header)
+        assert api.call("GET", f"Patient/{pid}", signed).status_code == 401
+
+
+def jwt_encode(key, claims, headers):
+    """Sign any header and payload as they are (PyJWT's encoders refuse odd types; an attacker's do not)."""
+    import base64
+    import json
+
+    import jwt
+
+    def b64(data: bytes) -> bytes:
+        return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+    header = {"alg": key.algorithm, "typ": "JWT", **headers}
+    signing_input = b64(json.dumps(header).encode()) + b"." + b64(json.dumps(claims).encode())
+    signature = jwt.get_algorithm_by_name(key.algorithm).sign(signing_input, key.private_key)
+    return (signing_input + b"." + b64(signature)).decode()
+
+
+def test_hostile_client_assertions(api, keys):
+    import time
+
+    import requests
+
+    url = api.call("GET", ".well-known/smart-configuration", None).json()["token_endpoint"]
+    now = int(time.time())
+    cases = [
+        ({"iss": ["ncp"], "sub": "ncp", "aud": url, "exp": now + 60, "jti": "a" * 20}, {}),
+        ({"iss": "ncp", "sub": "ncp", "aud": url, "exp": now + 60, "jti": "a" * 20}, {"kid": ["x"]}),
+        ({"iss": "ncp", "sub": "ncp", "aud": url, "exp": now + 60, "jti": "x" * 100000}, {}),
+        ({"iss": "ncp", "sub": "ncp", "aud": url, "exp": now + 60, "jti": {"a": 1}}, {}),
+        ({"iss": "ncp", "sub": "other", "aud": url, "exp": now + 60, "jti": "b" * 20}, {}),
+    ]
+    for claims, header in cases:
+        assertion = jwt_encode(keys.client, claims, {"kid": keys.client.kid, **header})
+        response = requests.post(url, data={
+            "grant_type": "client_credentials", "scope": "system/Patient.rs",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": assertion}, timeout=10)
+        assert response.status_code in (400, 401, 413), (claims.get("jti", "")[:10], response.status_code)
