@@ -14,9 +14,10 @@ from flask import Flask, Response
 from flask_smorest import Api, Blueprint
 from werkzeug.exceptions import HTTPException
 
-from . import __version__
+from . import __version__, security
 from .config import Settings
 from .errors import FhirError, operation_outcome
+from .fhirjson import JsonError
 from .rest.http import fhir_response
 from .services import ResourceValidator, Services
 
@@ -49,6 +50,10 @@ def _install_error_handlers(app: Flask) -> None:
     def on_fhir_error(exc: FhirError) -> Response:
         return fhir_response(exc.outcome, exc.status, exc.headers)
 
+    @app.errorhandler(JsonError)
+    def on_json_error(exc: JsonError) -> Response:  # e.g. a body too deeply nested to store
+        return _outcome_response(400, "structure", str(exc))
+
     @app.errorhandler(HTTPException)
     def on_http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
@@ -77,8 +82,7 @@ def _mount_fhir_api(app: Flask, api: Api, settings: Settings) -> None:
     blueprint = Blueprint("fhir", __name__, url_prefix=settings.base_path,
                           description="The FHIR R4 RESTful API (application/fhir+json)")
     for route in ROUTES:
-        endpoint = f"{route.view.__name__}_{'_'.join(m.lower() for m in route.methods)}_{route.level}"
-        blueprint.route(route.rule, methods=list(route.methods), endpoint=endpoint)(route.view)
+        blueprint.route(route.rule, methods=list(route.methods), endpoint=route.endpoint)(route.view)
     api.register_blueprint(blueprint)
 
 
@@ -105,5 +109,6 @@ def create_app(
     app.extensions["fhirsrv"] = Services(settings=settings, conninfo=conninfo, validator=validator)
     api = Api(app)
     _mount_fhir_api(app, api, settings)
+    security.install(app, settings)
     _install_error_handlers(app)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response, request
 
+from .. import security
 from .checks import known_type, validate_for_write
 from .conditional import single_match
 from .http import check_accept, read_resource_body, services, write_response
@@ -17,6 +18,7 @@ def create(rtype: str) -> Response:
     condition = request.headers.get("If-None-Exist")
     svc = services()
     with svc.transaction() as cur:
+        security.authorize_write(security.current(), rtype, resource, cur)
         if condition:
             existing = single_match(cur, rtype, condition, what="If-None-Exist")
             if existing is not None:
