@@ -64,6 +64,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 "timeout": 120,
                 "graceful_timeout": 20,
                 "accesslog": None,
+                # no control socket: it would create ~/.gunicorn in the user's home
+                "control_socket_disable": True,
                 "loglevel": settings.log_level.lower(),
             }
         ).run()

@@ -48,8 +48,18 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+_INT64 = 2**63
+
+
+def _parse_int(text: str) -> int | FhirDecimal:
+    """Integers as int; one beyond 64 bits keeps its text (orjson writes only 64-bit ints)."""
+    value = int(text)
+    return value if -_INT64 <= value < _INT64 else FhirDecimal(text)
+
+
 _decoder = json.JSONDecoder(
     parse_float=FhirDecimal,
+    parse_int=_parse_int,
     parse_constant=lambda name: (_ for _ in ()).throw(JsonError(f"{name} is not valid JSON")),
     object_pairs_hook=_reject_duplicate_keys,
 )

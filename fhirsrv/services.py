@@ -77,6 +77,12 @@ class Services:
             for hook in self.commit_hooks:
                 hook(cur)
 
+    @contextmanager
+    def reading(self) -> Iterator[psycopg.Cursor]:
+        """A cursor for a read made of one statement: no transaction around it."""
+        with self.pool.connection() as conn, conn.cursor() as cur:
+            yield cur
+
     def close(self) -> None:
         if self._pool is not None and self._pool_pid == os.getpid():
             self._pool.close()

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from ..errors import FhirError, NotFound, Unprocessable, has_errors
+from ..terminology.conceptmap_rules import reject_broken_conceptmap
 from .http import services
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
@@ -35,6 +36,7 @@ def validate_for_write(resource: dict[str, Any], *, expression_prefix: str = "")
         raise Unprocessable(
             f"{rid!r} is not a valid FHIR id", code="value", expression=f"{expression_prefix}{resource['resourceType']}.id"
         )
+    reject_broken_conceptmap(resource, expression_prefix)  # R4 map rules, even with validation off
     validator = services().validator
     if validator is None or not services().settings.validate_on_write:
         return

@@ -14,7 +14,7 @@ from .http import check_accept, fhir_response, services, version_headers
 def read(rtype: str, rid: str) -> Response:
     known_type(rtype)
     check_accept()
-    with services().transaction() as cur:
+    with services().reading() as cur:
         stored = services().store.read(cur, rtype, rid)
         security.authorize_read(security.current(), stored, cur)
     headers = version_headers(stored)
@@ -28,7 +28,7 @@ def vread(rtype: str, rid: str, vid: str) -> Response:
     check_accept()
     if not vid.isdigit():
         raise FhirError(f"version {vid!r} is not a version number", code="value")
-    with services().transaction() as cur:
+    with services().reading() as cur:
         stored = services().store.vread(cur, rtype, rid, int(vid))
         security.authorize_read(security.current(), stored, cur)
     return fhir_response(shape_body(stored.body), 200, version_headers(stored))

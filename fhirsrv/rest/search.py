@@ -1,15 +1,97 @@
-"""search: placeholder until the definition-driven search engine lands (branch `search`)."""
+"""search-type (``GET [type]``, ``POST [type]/_search``) and search-system (``GET [base]?_type=``).
+
+The engine (``fhirsrv.store.search``) parses and runs the search; this module reads the
+parameters from the URL (and the form body of ``_search``), honours
+``Prefer: handling=lenient`` (unknown parameters become a warning in an OperationOutcome
+entry instead of a 400), and builds the searchset Bundle around the stored bodies without
+re-parsing them (unless ``_summary``/``_elements`` ask for a reduced body).
+"""
 
 from __future__ import annotations
 
-from flask import Response
+from typing import Any
+from urllib.parse import urlencode
 
+from flask import Response, request
+
+from .. import fhirjson
 from ..errors import FhirError
+from ..store.search import Match, SearchRequest, SearchResult, execute
+from .bundle_builder import bundle, raw
+from .checks import known_type
+from .elements import shape_resource
+from .http import base_url, check_accept, fhir_response, prefer, services
+
+FORM_MIME = "application/x-www-form-urlencoded"
 
 
 def search_type(rtype: str) -> Response:
-    raise FhirError("search is not available yet", status=501, code="not-supported")
+    known_type(rtype)
+    return _search(rtype, f"/{rtype}")
 
 
 def search_system() -> Response:
-    raise FhirError("search is not available yet", status=501, code="not-supported")
+    return _search(None, "")
+
+
+def _request_params() -> list[tuple[str, str]]:
+    params = list(request.args.items(multi=True))
+    if request.method == "POST":
+        mime = (request.mimetype or "").lower()
+        if mime and mime != FORM_MIME:
+            raise FhirError(f"POST _search takes a form ({FORM_MIME}), not {request.content_type}",
+                            status=415, code="not-supported")
+        params.extend(request.form.items(multi=True))
+    return params
+
+
+def _search(rtype: str | None, path: str) -> Response:
+    check_accept()
+    svc = services()
+    lenient = prefer("handling") == "lenient"
+    base = base_url()
+    search = SearchRequest.parse(rtype, _request_params(), svc.model, lenient, base)
+    with svc.transaction() as cur:
+        result = execute(cur, search, page_size=svc.settings.default_page_size,
+                         max_page_size=svc.settings.max_page_size)
+    entries = [_entry(base, m, "match", search) for m in result.matches]
+    entries += [_entry(base, m, "include", search) for m in result.includes]
+    if result.ignored:
+        entries.append(_ignored_outcome(result))
+    return fhir_response(bundle("searchset", entries, total=result.total, links=_links(base + path, search, result)))
+
+
+def _entry(base: str, match: Match, mode: str, search: SearchRequest) -> dict[str, Any]:
+    if search.elements or search.summary in {"true", "text", "data"}:
+        # _elements applies to matches only (search.html); includes go out whole
+        elements = search.elements if mode == "match" else None
+        resource: Any = shape_resource(fhirjson.loads(match.body), search.summary, elements)
+    else:
+        resource = raw(match.body)
+    return {"fullUrl": f"{base}/{match.rtype}/{match.id}", "resource": resource, "search": {"mode": mode}}
+
+
+def _ignored_outcome(result: SearchResult) -> dict[str, Any]:
+    issues = [
+        {"severity": "warning", "code": "not-supported", "diagnostics": f"{why}; the parameter was ignored",
+         "expression": [name]}
+        for name, why in result.ignored
+    ]
+    return {"resource": {"resourceType": "OperationOutcome", "issue": issues}, "search": {"mode": "outcome"}}
+
+
+def _links(url: str, search: SearchRequest, result: SearchResult) -> list[tuple[str, str]]:
+    kept = [(k, v) for k, v in search.params if k not in {"_count"}]
+    count = [("_count", str(result.page_size))]
+
+    def link(page: str | None) -> str:
+        query = kept + count + ([("_page", page)] if page else [])
+        return f"{url}?{urlencode(query)}"
+
+    own = f"{search.offset}.{search.snapshot}" if search.snapshot is not None else (str(search.offset) if search.offset else None)
+    links = [("self", link(own))]
+    if result.prev_page is not None:
+        links.append(("previous", link(result.prev_page)))
+    if result.next_page is not None:
+        links.append(("next", link(result.next_page)))
+    return links

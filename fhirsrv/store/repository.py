@@ -173,10 +173,20 @@ class ResourceStore:
         return stored, stored_resource
 
     def create(
-        self, cur: Cursor, rtype: str, resource: dict[str, Any], *, moment: datetime | None = None
+        self,
+        cur: Cursor,
+        rtype: str,
+        resource: dict[str, Any],
+        *,
+        moment: datetime | None = None,
+        rid: str | None = None,
     ) -> tuple[Stored, dict[str, Any]]:
-        """Store a new resource under a fresh server id (version 1)."""
-        stored, body = self._insert(cur, rtype, new_id(), 1, None, resource, "POST", moment or now())
+        """Store a new resource under a fresh server id (version 1).
+
+        ``rid`` is an id the caller already chose with :func:`new_id` — a transaction must know
+        every new id before storing anything, since its resources reference each other.
+        """
+        stored, body = self._insert(cur, rtype, rid or new_id(), 1, None, resource, "POST", moment or now())
         assert body is not None
         return stored, body
 

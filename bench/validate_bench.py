@@ -1,0 +1,76 @@
+"""In-process validation timings (issue 3): IPS Bundle-01 against IPS 2.0, and a 500-resource Bundle.
+
+Run: .venv/bin/python -m bench.validate_bench   (prints p50/p95 and the command)
+"""
+
+from __future__ import annotations
+
+import copy
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from fhirsrv import fhirjson
+from fhirsrv.conformance.packages import load_npm_package
+from fhirsrv.validation import default_validator
+from fhirsrv.validation.profiles import ALIASES
+
+ROOT = Path(__file__).resolve().parent.parent
+IPS_PACKAGE = ROOT / "profiles" / "hl7.fhir.uv.ips-2.0.0.tgz"
+
+
+def _example(package: Path, example_id: str) -> dict:
+    found = next(e for e in load_npm_package(package, with_examples=True).examples if e.get("id") == example_id)
+    return fhirjson.loads(fhirjson.dumps(found))
+
+
+def big_bundle(source: dict, size: int = 500) -> dict:
+    """A document of ``size`` entries: Bundle-01's entries repeated under fresh urn:uuid fullUrls.
+
+    References inside each copy are rewritten to the copy's fullUrls, so every reference
+    still resolves and the Composition points at the first copy.
+    """
+    bundle = copy.deepcopy(source)
+    template = source["entry"]
+    entries = list(copy.deepcopy(template))
+    while len(entries) < size:
+        mapping = {e["fullUrl"]: f"urn:uuid:{uuid.uuid4()}" for e in template}
+        text = fhirjson.dumps_str(template[1:])
+        for old, new in mapping.items():
+            text = text.replace(old, new)
+        entries.extend(fhirjson.loads(text)[: size - len(entries)])
+    bundle["entry"] = entries[:size]
+    return bundle
+
+
+def measure(label: str, fn, runs: int, warmup: int = 5) -> None:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
+    print(f"{label}: p50 {statistics.median(times):.2f} ms  p95 {p95:.2f} ms  ({runs} runs)")
+
+
+def main() -> None:
+    validator = default_validator()
+    ips = ALIASES["ips"][0]
+    bundle = _example(IPS_PACKAGE, "IPS-examples-Bundle-01")
+    patient = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+    large = big_bundle(bundle)
+    print("command:", " ".join([Path(sys.executable).name, "-m", "bench.validate_bench"]))
+    measure("Patient (Bundle-01 entry) validate_base", lambda: validator.issues(patient), 500)
+    measure("IPS Bundle-01 vs IPS 2.0 Bundle-uv-ips", lambda: validator.issues(bundle, [ips]), 200)
+    measure("IPS Bundle-01 base R4 only", lambda: validator.issues(bundle), 200)
+    measure(f"{len(large['entry'])}-resource document vs IPS 2.0", lambda: validator.issues(large, [ips]), 20, warmup=2)
+    measure(f"{len(large['entry'])}-resource document base R4 only", lambda: validator.issues(large), 20, warmup=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+"""The search engine: run a parsed FHIR search against the index and return one page.
+
+* Matches are ordered by the ``_sort`` keys, then by ``rid`` (insertion order), so every
+  order is total and paging is deterministic.
+* Paging is by offset within a *snapshot*: the first page records the highest ``rid`` the
+  database had handed out, and later pages ignore resources created after it, so a page
+  never repeats or skips a match because of concurrent creates. (A concurrent update that
+  changes whether a resource matches, or a delete, can still shift later pages by one.)
+* ``total``: counting costs a second scan, so by default it is given only when cheap:
+  exact when the whole result fits the first page, else counted up to
+  :data:`TOTAL_COUNT_CAP` and left out above that. ``_total=accurate`` always counts,
+  ``_total=estimate`` gives the planner's estimate above the cap, ``_total=none`` never
+  counts. ``_summary=count`` counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from fhirsrv.conformance.r4 import R4Model
+
+from .search_parse import IncludeSpec, SearchError, SearchRequest
+from .search_sql import LIVE, SqlBuilder, _rtype_condition
+
+__all__ = ["SearchError", "SearchRequest", "SearchResult", "Match", "execute", "find_ids"]
+
+TOTAL_COUNT_CAP = 1000
+MAX_INCLUDES = 1000
+MAX_INCLUDE_ROUNDS = 4
+FIND_IDS_LIMIT = 100
+_COLUMNS = "r.rtype, r.id, r.version, r.last_updated, r.body::text, r.rid"
+
+
+@dataclass(frozen=True)
+class Match:
+    rtype: str
+    id: str
+    version: int
+    last_updated: datetime
+    body: str  # exact stored JSON text
+    rid: int
+
+
+@dataclass
+class SearchResult:
+    total: int | None
+    matches: list[Match] = field(default_factory=list)
+    includes: list[Match] = field(default_factory=list)
+    next_page: str | None = None  # value for the ``_page`` parameter of the next link
+    prev_page: str | None = None
+    page_size: int = 0
+    ignored: list[tuple[str, str]] = field(default_factory=list)
+
+
+def where_clause(request: SearchRequest, builder: SqlBuilder) -> tuple[str, list[Any]]:
+    """The WHERE of the match query on alias ``r`` (without paging)."""
+    rtype_sql, params = _rtype_condition("r.rtype", request.rtypes)
+    parts = [rtype_sql, LIVE.format(a="r")]
+    for item in request.filters:
+        sql, values = builder.filter(item, "r", request.rtypes)
+        parts.append(sql)
+        params.extend(values)
+    return " AND ".join(parts), params
+
+
+def execute(conn: Any, request: SearchRequest, page_size: int = 20, max_page_size: int = 1000) -> SearchResult:
+    """One page of matches (plus includes), in the caller's transaction or connection."""
+    builder = SqlBuilder()
+    where, params = where_clause(request, builder)
+    count = min(request.count if request.count is not None else page_size, max_page_size)
+    result = SearchResult(total=None, page_size=count, ignored=list(request.ignored))
+    if request.summary == "count" or count == 0:
+        result.total = _count(conn, where, params, None)
+        return result
+
+    order_parts: list[str] = []
+    order_params: list[Any] = []
+    for key in request.sort:
+        sql, values = builder.sort_expression(key, "r")
+        order_parts.append(sql)
+        order_params.extend(values)
+    order_parts.append("r.rid")
+    snapshot_sql = "(SELECT last_value FROM resource_rid_seq)" if request.snapshot is None else "%s"
+    snapshot_params = [] if request.snapshot is None else [request.snapshot]
+    bound_sql = "" if request.snapshot is None else " AND r.rid <= %s"
+    sql = (
+        f"SELECT {_COLUMNS}, {snapshot_sql} FROM resource r WHERE {where}{bound_sql} "
+        f"ORDER BY {', '.join(order_parts)} LIMIT %s OFFSET %s"
+    )
+    rows = conn.execute(
+        sql, [*snapshot_params, *params, *snapshot_params, *order_params, count + 1, request.offset]
+    ).fetchall()
+    has_next = len(rows) > count
+    rows = rows[:count]
+    snapshot = request.snapshot if request.snapshot is not None else (rows[0][6] if rows else None)
+    result.matches = [Match(*row[:6]) for row in rows]
+    if has_next and snapshot is not None:
+        result.next_page = f"{request.offset + count}.{snapshot}"
+    if request.offset > 0:
+        prev = max(0, request.offset - count)
+        result.prev_page = f"{prev}.{snapshot}" if snapshot is not None else str(prev)
+    result.total = _total(conn, request, where, params, has_next, len(rows))
+    if request.includes and result.matches:
+        result.includes = _includes(conn, request.includes, result.matches)
+    return result
+
+
+def _total(conn: Any, request: SearchRequest, where: str, params: list[Any], has_next: bool, got: int) -> int | None:
+    if request.total == "none":
+        return None
+    if request.offset == 0 and not has_next:
+        return got
+    if request.total == "accurate":
+        return _count(conn, where, params, None)
+    capped = _count(conn, where, params, TOTAL_COUNT_CAP)
+    if capped <= TOTAL_COUNT_CAP:
+        return capped
+    if request.total == "estimate":
+        plan = conn.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM resource r WHERE {where}", params).fetchone()[0]
+        return max(int(plan[0]["Plan"]["Plan Rows"]), TOTAL_COUNT_CAP + 1)
+    return None
+
+
+def _count(conn: Any, where: str, params: list[Any], cap: int | None) -> int:
+    limit = "" if cap is None else " LIMIT %s"
+    values = [*params] if cap is None else [*params, cap + 1]
+    return conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM resource r WHERE {where}{limit}) q", values).fetchone()[0]
+
+
+# -- _include / _revinclude ------------------------------------------------------------------------
+def _includes(conn: Any, specs: list[IncludeSpec], matches: list[Match]) -> list[Match]:
+    """Resources the matches point at (_include) or that point at them (_revinclude).
+
+    ``:iterate`` specs are applied again to what the previous round added, up to
+    :data:`MAX_INCLUDE_ROUNDS` rounds and :data:`MAX_INCLUDES` resources.
+    """
+    seen = {(m.rtype, m.id) for m in matches}
+    found: list[Match] = []
+    frontier = matches
+    for round_number in range(MAX_INCLUDE_ROUNDS):
+        active = [s for s in specs if round_number == 0 or s.iterate]
+        if not active or not frontier:
+            break
+        added: list[Match] = []
+        for spec in active:
+            for match in _include_one(conn, spec, frontier):
+                if (match.rtype, match.id) not in seen and len(found) + len(added) < MAX_INCLUDES:
+                    seen.add((match.rtype, match.id))
+                    added.append(match)
+        found.extend(added)
+        frontier = added
+    return found
+
+
+def _include_one(conn: Any, spec: IncludeSpec, frontier: list[Match]) -> list[Match]:
+    conditions: list[str] = []
+    params: list[Any] = []
+    if spec.code != "*":
+        conditions.append("x.param = %s")
+        params.append(spec.code)
+    if spec.target_type:
+        conditions.append("x.target_type = %s")
+        params.append(spec.target_type)
+    extra = "".join(f" AND {c}" for c in conditions)
+    if not spec.reverse:
+        sources = [m.rid for m in frontier if spec.source_type in {"*", m.rtype}]
+        if not sources:
+            return []
+        sql = (
+            f"SELECT {_COLUMNS} FROM resource r WHERE {LIVE.format(a='r')} AND (r.rtype, r.id) IN "
+            f"(SELECT x.target_type, x.target_id FROM idx_reference x WHERE x.rid = ANY(%s){extra}) "
+            f"ORDER BY r.rid LIMIT %s"
+        )
+        rows = conn.execute(sql, [sources, *params, MAX_INCLUDES]).fetchall()
+    else:
+        source_sql = "" if spec.source_type == "*" else " AND x.rtype = %s"
+        source_params = [] if spec.source_type == "*" else [spec.source_type]
+        sql = (
+            f"SELECT {_COLUMNS} FROM resource r WHERE {LIVE.format(a='r')} AND r.rid IN "
+            f"(SELECT x.rid FROM idx_reference x WHERE (x.target_type, x.target_id) IN "
+            f"(SELECT * FROM unnest(%s::text[], %s::text[])){source_sql}{extra}) ORDER BY r.rid LIMIT %s"
+        )
+        types = [m.rtype for m in frontier]
+        ids = [m.id for m in frontier]
+        rows = conn.execute(sql, [types, ids, *source_params, *params, MAX_INCLUDES]).fetchall()
+    return [Match(*row) for row in rows]
+
+
+# -- conditional interactions ------------------------------------------------------------------------
+def find_ids(conn: Any, model: R4Model, rtype: str, params: list[tuple[str, str]]) -> list[str]:
+    """Ids of current resources of ``rtype`` matching ``params`` (conditional create/update/delete).
+
+    Strict: an unknown parameter is an error, since ignoring it would widen the match.
+    Returns at most :data:`FIND_IDS_LIMIT` ids (enough to tell none, one, or many).
+    """
+    request = SearchRequest.parse(rtype, [(k, v) for k, v in params if k not in {"_format", "_pretty"}], model)
+    if not request.filters:
+        raise SearchError("conditional criteria need at least one search parameter")
+    where, values = where_clause(request, SqlBuilder())
+    rows = conn.execute(f"SELECT r.id FROM resource r WHERE {where} ORDER BY r.rid LIMIT %s", [*values, FIND_IDS_LIMIT])
+    return [row[0] for row in rows.fetchall()]

@@ -1,0 +1,120 @@
+"""Ingest enrichment: give locally coded concepts the international coding a reader abroad knows.
+
+A CodeableConcept coded only in a Belgian/local system (CNK, ICPC-2, local lab codes) gets,
+beside its original coding, the SNOMED CT or LOINC coding our ConceptMaps give for it, marked
+``userSelected: false`` (the author did not choose it). The original codings are never
+changed, reordered or dropped, and the input resource is not mutated.
+
+Only safe translations are added: ``equivalent``, ``equal`` and ``wider`` (the added code
+means the same or something more general — true, if less precise). ``narrower``,
+``specializes``, ``inexact`` and ``relatedto`` would make the record say more, or something
+else, than the author did, so they are left out. Maps marked ``experimental`` (unverified
+rows, e.g. our ICPC-2 starter map) are only used when asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .service import Session
+from .uris import LOINC, SNOMED
+
+CNK = "https://www.ehealth.fgov.be/standards/fhir/medication/NamingSystem/cnk-codes"
+ICPC2 = "http://hl7.org/fhir/sid/icpc-2"
+LOCAL_LAB = "https://fhirsrv.dev/CodeSystem/local-lab"
+
+SAFE_EQUIVALENCES = frozenset({"equivalent", "equal", "wider"})
+
+
+@dataclass(frozen=True)
+class EnrichmentPolicy:
+    """Which local systems are enriched, into which target system; on by default."""
+
+    enabled: bool = True
+    targets: Mapping[str, str] = field(
+        default_factory=lambda: {CNK: SNOMED, ICPC2: SNOMED, LOCAL_LAB: LOINC}
+    )
+    use_experimental_maps: bool = False
+
+
+def enrich(resource: dict[str, Any], session: Session | None = None,
+           policy: EnrichmentPolicy | None = None) -> dict[str, Any]:
+    """``resource`` with mapped codings added beside local ones (a new object when anything changed).
+
+    ``session`` defaults to the process-wide service over the default settings (shipped
+    content); pass a request session to use stored ConceptMaps too.
+    """
+    policy = policy or EnrichmentPolicy()
+    if not policy.enabled:
+        return resource
+    if session is None:
+        from ..config import Settings
+        from .service import terminology_for
+
+        session = terminology_for(Settings.from_env()).session()
+    return _Walker(session, policy).walk(resource)
+
+
+def enrichment_enabled(settings: Any) -> bool:
+    """The switch the ingest path reads (``Settings.enrich_codes`` once the lead adds it; on by default)."""
+    return bool(getattr(settings, "enrich_codes", True))
+
+
+class _Walker:
+    def __init__(self, session: Session, policy: EnrichmentPolicy) -> None:
+        self.session = session
+        self.policy = policy
+        self.targets = {session.aliases.normalise(k) or k: v for k, v in policy.targets.items()}
+
+    def walk(self, node: Any) -> Any:
+        if isinstance(node, dict):
+            changed = False
+            out: dict[str, Any] = {}
+            for key, value in node.items():
+                new = self.walk(value)
+                changed |= new is not value
+                out[key] = new
+            if isinstance(out.get("coding"), list):
+                codings = self._enriched(out["coding"])
+                if codings is not None:
+                    out["coding"] = codings
+                    changed = True
+            return out if changed else node
+        if isinstance(node, list):
+            items = [self.walk(v) for v in node]
+            return items if any(a is not b for a, b in zip(items, node, strict=True)) else node
+        return node
+
+    def _enriched(self, codings: list[Any]) -> list[Any] | None:
+        """The codings plus the mapped ones, or None when nothing is to be added."""
+        systems = [self.session.aliases.normalise(c.get("system")) for c in codings if isinstance(c, dict)]
+        if not systems or any(s not in self.targets for s in systems):
+            return None  # not coded *only* in local systems (or already carries another system)
+        present = {(self.session.aliases.normalise(c.get("system")), c.get("code")) for c in codings
+                   if isinstance(c, dict)}
+        added: list[dict[str, Any]] = []
+        for coding in codings:
+            if not isinstance(coding, dict) or not isinstance(coding.get("code"), str):
+                continue
+            system = self.session.aliases.normalise(coding.get("system")) or ""
+            target = self.targets[system]
+            for match in self.session.translate(system, coding["code"], target_system=target).matches:
+                if match.equivalence not in SAFE_EQUIVALENCES or match.code is None:
+                    continue
+                if not self.policy.use_experimental_maps and self._experimental(match.source):
+                    continue
+                if (match.system, match.code) in present:
+                    continue
+                present.add((match.system, match.code))
+                new: dict[str, Any] = {"system": match.system, "code": match.code}
+                if match.display:
+                    new["display"] = match.display
+                new["userSelected"] = False
+                added.append(new)
+        return codings + added if added else None
+
+    def _experimental(self, map_url: str) -> bool:
+        cm = self.session.find_map(map_url)
+        return cm is None or cm.get("experimental") is True or cm.get("status") == "draft"

@@ -1,0 +1,338 @@
+"""The terminology service: one object per process, one session per request.
+
+:class:`TerminologyService` holds what never changes while the server runs — the shipped
+content, the package registry, the URI aliases — and the caches built from it (code-system
+indexes, value-set expansions, the ConceptMap index). It implements
+:class:`fhirsrv.terminology.ValueSetChecker` for the validator: once warm, a membership test
+is two dictionary reads.
+
+A :class:`Session` adds the resources users stored (read through one database cursor). What
+is built from stored resources is cached only for that session, because they can change.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ..config import Settings
+from ..conformance.loader import load_registry
+from ..conformance.registry import Registry
+from ..errors import FhirError
+from . import CodeCheck
+from .codesystems import CodeSystemIndex
+from .conceptmaps import MapIndex, Translation, translate
+from .content import Resolver, Sources, StoredResources, read_terminology_dir
+from .uris import Aliases
+from .valuesets import MAX_DEPTH, Expander, Expansion, Member
+
+
+class TerminologyService:
+    """Shipped content + packages, with process-wide caches."""
+
+    def __init__(self, registry: Registry, shipped: list[dict[str, Any]]) -> None:
+        self.sources = Sources(registry, shipped)
+        self.aliases = Aliases()
+        self.aliases.add_all(self.sources.shipped_naming_systems(), authoritative=True)
+        self.aliases.add_all(self.sources.package_naming_systems())
+        self.codesystem_cache: dict[tuple, CodeSystemIndex] = {}
+        self.expansion_cache: dict[str, Expansion | None] = {}
+        self._map_index: MapIndex | None = None
+        self._static = Session(self, None)
+
+    @property
+    def map_index(self) -> MapIndex:
+        """Every shipped and packaged ConceptMap, indexed once."""
+        if self._map_index is None:
+            self._map_index = MapIndex(self.sources.all_of_type("ConceptMap"), self.aliases)
+        return self._map_index
+
+    def session(self, stored: StoredResources | None = None) -> Session:
+        return self._static if stored is None else Session(self, stored)
+
+    # ValueSetChecker --------------------------------------------------------------------
+    def validate_code(
+        self, valueset: str, *, system: str | None, code: str, display: str | None = None
+    ) -> CodeCheck:
+        return self._static.validate_code(valueset, system=system, code=code, display=display)
+
+    def system_known(self, system: str) -> bool:
+        return self.sources.get("CodeSystem", system) is not None or system in self.aliases
+
+
+class Session:
+    """The operations of the service over shipped content plus (optionally) stored resources."""
+
+    def __init__(self, service: TerminologyService, stored: StoredResources | None) -> None:
+        self.service = service
+        self.aliases = service.aliases
+        self.resolver = Resolver(service.sources, stored)
+        self.has_store = stored is not None
+        self._codesystems: dict[tuple, CodeSystemIndex] = {}
+        self._expansions: dict[str, Expansion | None] = {}
+        self._in_progress: set[str] = set()
+        self._stored_maps: MapIndex | None = None
+
+    # code systems -----------------------------------------------------------------------
+    def codesystem(self, url: str, version: str | None = None) -> CodeSystemIndex | None:
+        found = self.resolver.find("CodeSystem", url, version)
+        if found is None and version is not None:
+            # An unknown version (often a SNOMED CT edition URI): fall back to what we have.
+            found = self.resolver.find("CodeSystem", url)
+        if found is None:
+            return None
+        cache = self._codesystems if found.volatile else self.service.codesystem_cache
+        index = cache.get(found.key)
+        if index is None:
+            index = CodeSystemIndex(found.resource)
+            cache[found.key] = index
+        return index
+
+    def codesystem_is_volatile(self, url: str, version: str | None = None) -> bool:
+        """Stored, or missing while a store could still supply it: not cacheable process-wide."""
+        sources = self.service.sources
+        return sources.get("CodeSystem", url, version) is None and sources.get("CodeSystem", url) is None
+
+    def system_known(self, system: str) -> bool:
+        return self.service.system_known(system) or self.resolver.find("CodeSystem", system) is not None
+
+    def require_codesystem(self, system: str | None, version: str | None = None) -> CodeSystemIndex:
+        """The index for ``system``; 400 when the system is unknown or its content is not here."""
+        if not system:
+            raise FhirError("a code system is required: give 'system' (or 'url') or a 'coding'",
+                            code="required", expression="system")
+        preferred = self.aliases.normalise(system) or system
+        index = self.codesystem(preferred, version)
+        if index is None:
+            known = preferred in self.aliases
+            detail = "its content is not available on this server" if known else "it is not known to this server"
+            raise FhirError(f"cannot use the code system {system}: {detail}", code="not-found", expression="system")
+        if index.content == "not-present":
+            raise FhirError(
+                f"the content of the code system {preferred} is not available on this server "
+                "(licensed or too large to ship); use a terminology server that holds it",
+                code="not-supported", expression="system",
+            )
+        return index
+
+    # value sets -------------------------------------------------------------------------
+    def expansion(self, reference: str, depth: int = 0) -> Expansion | None:
+        """The (cached) expansion of the value set ``reference`` (``url`` or ``url|version``)."""
+        cached = self.service.expansion_cache.get(reference, _MISSING)
+        if cached is not _MISSING:
+            if not self.has_store:
+                return cached
+            if cached is not None and not cached.volatile:  # cannot depend on stored resources
+                return cached
+        if reference in self._expansions:
+            return self._expansions[reference]
+        if depth > MAX_DEPTH or reference in self._in_progress:
+            return None
+        found = self.resolver.find("ValueSet", reference)
+        if found is None:
+            if not self.has_store:
+                self.service.expansion_cache[reference] = None
+            return None
+        self._in_progress.add(reference)
+        try:
+            result = Expander(self, depth).expand(found.resource, volatile=found.volatile)
+        finally:
+            self._in_progress.discard(reference)
+        self._cache_expansion(reference, result)
+        return result
+
+    def _cache_expansion(self, reference: str, result: Expansion) -> None:
+        if not self.has_store:
+            # Built without a store: exact for shipped content; "volatile" here only marks
+            # that a store session must rebuild it (a code system might be stored).
+            self.service.expansion_cache[reference] = result
+        elif not result.volatile:
+            self.service.expansion_cache[reference] = result
+        else:
+            self._expansions[reference] = result
+
+    def expand_resource(self, valueset: dict[str, Any]) -> Expansion:
+        """Expand a ValueSet given inline (``$expand`` with ``valueSet``): never cached."""
+        return Expander(self).expand(valueset, volatile=True)
+
+    def validate_code(
+        self, valueset: str, *, system: str | None, code: str, display: str | None = None
+    ) -> CodeCheck:
+        expansion = self.expansion(valueset)
+        if expansion is None:
+            return CodeCheck(None, f"the value set {valueset} is not available on this server", system_known=False)
+        return self.check_member(expansion, valueset, system, code, display)
+
+    def check_member(
+        self, expansion: Expansion, label: str, system: str | None, code: str, display: str | None = None
+    ) -> CodeCheck:
+        if system is None:
+            hits = [m for codes in expansion.members.values() for c, m in codes.items() if c == code]
+            if hits:
+                return self.with_display(hits[0], display)
+            why = expansion.reason_open(None)
+            if why:
+                return CodeCheck(None, f"the code {code!r} cannot be checked against {label}: {why}")
+            return CodeCheck(False, f"the code {code!r} (no system given) is not in the value set {label}")
+        preferred = self.aliases.normalise(system) or system
+        member = expansion.find(preferred, code)
+        if member is not None:
+            doubt = expansion.reason_doubtful(preferred)
+            if doubt:
+                return CodeCheck(None, f"{preferred}#{code} cannot be checked against {label}: {doubt}")
+            return self.with_display(member, display)
+        why = expansion.reason_open(preferred)
+        if why:
+            return CodeCheck(None, f"{preferred}#{code} cannot be checked against {label}: {why}",
+                             system_known=self.service.system_known(preferred))
+        return CodeCheck(False, f"{preferred}#{code} is not in the value set {label}",
+                         system_known=self.service.system_known(preferred))
+
+    def with_display(self, member: Member, display: str | None) -> CodeCheck:
+        known = member.display
+        if known is None:
+            index = self.codesystem(member.system, member.version)
+            concept = index.get(member.code) if index is not None else None
+            known = concept.display if concept is not None else None
+        if (display and known and display.strip().casefold() != known.strip().casefold()
+                and not self._is_designation(member, display)):
+            return CodeCheck(True, f"the display {display!r} does not match the display {known!r} "
+                                       f"of {member.system}#{member.code}", display=known)
+        return CodeCheck(True, display=known)
+
+    def _is_designation(self, member: Member, display: str) -> bool:
+        index = self.codesystem(member.system, member.version)
+        concept = index.get(member.code) if index is not None else None
+        wanted = display.strip().casefold()
+        return concept is not None and any(
+            str(d.get("value", "")).strip().casefold() == wanted for d in concept.designations
+        )
+
+    # concept maps -----------------------------------------------------------------------
+    def stored_maps(self) -> MapIndex:
+        if self._stored_maps is None:
+            self._stored_maps = MapIndex(self.resolver.stored_of_type("ConceptMap"), self.aliases)
+        return self._stored_maps
+
+    def find_map(self, reference: str) -> dict[str, Any] | None:
+        found = self.resolver.find("ConceptMap", reference)
+        return found.resource if found is not None else None
+
+    def translate(
+        self,
+        system: str,
+        code: str,
+        *,
+        reverse: bool = False,
+        target_system: str | None = None,
+        conceptmap: dict[str, Any] | None = None,
+        source_valueset: str | None = None,
+        target_valueset: str | None = None,
+    ) -> Translation:
+        """Translate over one given map, or over every map (shipped, packaged, stored)."""
+        indexes = (
+            [MapIndex([conceptmap], self.aliases)] if conceptmap is not None
+            else [self.service.map_index] + ([self.stored_maps()] if self.has_store else [])
+        )
+        merged = Translation()
+        for index in indexes:
+            allowed = _maps_for_scope(index, source_valueset, target_valueset)
+            part = translate(index, system, code, reverse=reverse, target_system=target_system,
+                             allowed_maps=allowed, other_map=self.find_map)
+            merged.matches.extend(part.matches)
+        if not merged.result:
+            merged.message = _no_result_message(
+                self.aliases.normalise(system) or system, code, merged, reverse,
+                self.aliases.normalise(target_system))
+        return merged
+
+    def system_is_mapped(self, system: str) -> bool:
+        preferred = self.aliases.normalise(system) or system
+        return self.service.map_index.knows(preferred) or (self.has_store and self.stored_maps().knows(preferred))
+
+    # $expand ----------------------------------------------------------------------------
+    def expansion_resource(
+        self,
+        valueset: dict[str, Any],
+        expansion: Expansion,
+        *,
+        text: str | None = None,
+        offset: int = 0,
+        count: int | None = None,
+        parameters: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """The ValueSet with its ``expansion`` (R4 shape), filtered and paged."""
+        if not expansion.complete:
+            reasons = sorted(set(expansion.open.values()) | set(expansion.doubtful.values()))
+            raise FhirError(
+                f"the value set {valueset.get('url') or valueset.get('id')} cannot be expanded on this server: "
+                + "; ".join(reasons),
+                status=422, code="too-costly" if not reasons else "not-supported",
+            )
+        members = expansion.listing()
+        if text:
+            words = text.casefold().split()
+            members = [m for m in members if all(w in f"{m.code} {m.display or ''}".casefold() for w in words)]
+        total = len(members)
+        page = members[offset: offset + count if count is not None else None]
+        out = {k: v for k, v in valueset.items() if k not in ("expansion", "text")}
+        out["expansion"] = {
+            "identifier": f"urn:uuid:{uuid.uuid4()}",
+            "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+            "total": total,
+            **({"offset": offset} if offset else {}),
+            **({"parameter": parameters} if parameters else {}),
+            "contains": [_contains(m) for m in page],
+        }
+        return out
+
+
+_MISSING: Any = object()
+
+
+def _contains(member: Member) -> dict[str, Any]:
+    item: dict[str, Any] = {"system": member.system}
+    if member.version:
+        item["version"] = member.version
+    if member.abstract:
+        item["abstract"] = True
+    if member.inactive:
+        item["inactive"] = True
+    item["code"] = member.code
+    if member.display:
+        item["display"] = member.display
+    return item
+
+
+def _maps_for_scope(index: MapIndex, source: str | None, target: str | None) -> set[str] | None:
+    """The maps whose declared source/target value sets match the ``source``/``target`` parameters."""
+    if not source and not target:
+        return None
+    allowed = set()
+    for url, cm in index.maps.items():
+        cm_source = cm.get("sourceUri") or cm.get("sourceCanonical")
+        cm_target = cm.get("targetUri") or cm.get("targetCanonical")
+        if (not source or source == cm_source) and (not target or target == cm_target):
+            allowed.add(url)
+    return allowed
+
+
+def _no_result_message(system: str, code: str, t: Translation, reverse: bool, target: str | None) -> str:
+    where = f" {'from' if reverse else 'to'} {target}" if target else ""
+    if not t.matches:
+        return f"no mapping found for {system}#{code}{where}"
+    kinds = ", ".join(sorted({m.equivalence for m in t.matches}))
+    return f"{system}#{code} is explicitly not mapped{where} ({kinds})"
+
+
+@lru_cache(maxsize=4)
+def _service(profiles_dir: Path, terminology_dir: Path) -> TerminologyService:
+    return TerminologyService(load_registry(profiles_dir), read_terminology_dir(terminology_dir))
+
+
+def terminology_for(settings: Settings) -> TerminologyService:
+    """The process-wide service for these settings (built on first use, about as slow as the registry)."""
+    return _service(Path(settings.profiles_dir), Path(settings.terminology_dir))

@@ -1,0 +1,45 @@
+"""User-stored CodeSystems, ValueSets and ConceptMaps, found by canonical URL.
+
+Until the search module offers ``url``/``version`` search, this is the one place that reads
+the ``resource`` table directly for terminology. Each query is a scan of the live rows of one
+resource type filtered on ``body->>'url'``; terminology resources are few, and the live-by-type
+index keeps the scan to that type.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import Cursor
+
+from .. import fhirjson
+from ..conformance.registry import version_key
+
+_BY_URL = (
+    "SELECT body::text FROM resource"
+    " WHERE rtype = %s AND current AND NOT deleted AND body::jsonb ->> 'url' = %s"
+)
+_ALL = "SELECT body::text FROM resource WHERE rtype = %s AND current AND NOT deleted"
+
+
+class DatabaseResources:
+    """Implements :class:`fhirsrv.terminology.content.StoredResources` over one cursor."""
+
+    def __init__(self, cursor: Cursor) -> None:
+        self.cursor = cursor
+
+    def find(self, rtype: str, url: str, version: str | None) -> dict[str, Any] | None:
+        self.cursor.execute(_BY_URL, (rtype, url))
+        candidates = [fhirjson.loads(row[0]) for row in self.cursor.fetchall()]
+        if version is not None:
+            candidates = [
+                c for c in candidates
+                if (c.get("version") or "") == version or (c.get("version") or "").startswith(version + ".")
+            ]
+        if not candidates:
+            return None
+        return max(candidates, key=lambda c: version_key(c.get("version") or ""))
+
+    def all_of_type(self, rtype: str) -> list[dict[str, Any]]:
+        self.cursor.execute(_ALL, (rtype,))
+        return [fhirjson.loads(row[0]) for row in self.cursor.fetchall()]

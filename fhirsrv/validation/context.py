@@ -1,0 +1,88 @@
+"""What the walk needs besides the data: compiled definitions and per-call state.
+
+:class:`Definitions` is shared across calls (compiled models are cached there, per
+registry); :class:`Run` is one validation call: the resources and Bundles being walked (for
+``%resource``, contained and Bundle references), and the profile verdicts already computed
+for a resource (slice matching and reference checks ask the same question many times).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fhirsrv.terminology import ValueSetChecker
+
+from .compiler import CORE_PREFIX, CompileError, compile_structure
+from .model import StructureModel
+from .primitives import PrimitiveRule, build_rules
+from .references import BundleIndex
+
+
+class Definitions:
+    """Compiled StructureDefinitions of one registry, compiled on first use."""
+
+    def __init__(self, registry: Any) -> None:
+        self.registry = registry
+        self._models: dict[str, StructureModel | None] = {}
+        primitive_sds: list[dict[str, Any]] = []
+        self.resource_types: set[str] = set()
+        self.core_constraints: set[str] = set()
+        for sd in registry.iter_type("StructureDefinition"):
+            url = sd.get("url", "")
+            if not url.startswith(CORE_PREFIX) or sd.get("derivation") != "specialization":
+                continue
+            kind = sd.get("kind")
+            if kind == "primitive-type":
+                primitive_sds.append(sd)
+            elif kind == "resource" and not sd.get("abstract"):
+                self.resource_types.add(sd["type"])
+            for element in (sd.get("snapshot") or {}).get("element", ()):
+                for constraint in element.get("constraint", ()):
+                    self.core_constraints.add(constraint.get("key", ""))
+        self.primitives: dict[str, PrimitiveRule] = build_rules(primitive_sds)
+
+    def structure(self, url: str) -> StructureModel | None:
+        """The compiled definition for a canonical (``url`` or ``url|version``), or None."""
+        if url in self._models:
+            return self._models[url]
+        sd = self.registry.get(url)
+        model: StructureModel | None = None
+        if sd is not None and sd.get("resourceType") == "StructureDefinition":
+            try:
+                model = compile_structure(sd)
+            except CompileError:
+                model = None
+        self._models[url] = model
+        return model
+
+    def base(self, type_name: str) -> StructureModel | None:
+        return self.structure(CORE_PREFIX + type_name)
+
+    def is_core_constraint(self, key: str) -> bool:
+        """Core keys (``ele-1``, ``dom-3``, ``bdl-8`` …) are checked by the base walk; a profile
+        restating one (often in a later technical-correction wording) adds nothing."""
+        return key in self.core_constraints
+
+
+@dataclass
+class Run:
+    """State of one validation call."""
+
+    defs: Definitions
+    checker: ValueSetChecker
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    bundles: list[BundleIndex] = field(default_factory=list)
+    full_urls: list[str | None] = field(default_factory=list)
+    profile_results: dict[tuple[int, str], list[Any]] = field(default_factory=dict)
+    emitted: set[tuple[int, str]] = field(default_factory=set)
+    conformance: dict[tuple[int, str], tuple[Any, Any]] = field(default_factory=dict)
+    reported_targets: set[tuple[int, str]] = field(default_factory=set)  # (target, profiles) said once
+
+    @property
+    def resource(self) -> dict[str, Any] | None:
+        return self.resources[-1] if self.resources else None
+
+    @property
+    def root_resource(self) -> dict[str, Any] | None:
+        return self.resources[0] if self.resources else None

@@ -1,0 +1,152 @@
+"""FHIRPath invariants: parsed once per expression, evaluated with ``fhirpathpy``.
+
+fhirpathpy implements the FHIRPath specification, not the FHIR-specific additions that the
+core constraints use; those are supplied here as user functions:
+
+* ``hasValue()`` — true for a primitive that has a value (not just extensions);
+* ``htmlChecks()`` — the narrative XHTML rules (txt-1); the structural part (a ``div`` in
+  the XHTML namespace) is checked by the primitive rule for ``xhtml``, so this answers true;
+* ``resolve()`` — a reference resolved inside the Bundle being validated, else empty;
+* ``memberOf()``/``conformsTo()`` — cannot be decided inside an invariant; they answer
+  true so that an unknowable fact never becomes a false error;
+* ``matchesFull()`` — FHIRPath 2.0's anchored ``matches``.
+
+Three invariants are checked natively by the walk instead (``NATIVE_KEYS``): ``ele-1``
+(every element has a value or children — the walk's empty-value check says exactly that,
+with a better message), ``ext-1`` (an extension has a value or sub-extensions, not both) and
+``ref-1`` (a local ``#id`` reference names a contained resource — the reference check).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import re
+from collections.abc import Callable
+from typing import Any
+
+import fhirpathpy
+from fhirpathpy.engine.nodes import ResourceNode
+from fhirpathpy.models import models
+
+from .guards import any_present, guard_roots
+
+NATIVE_KEYS = frozenset({"ele-1", "ext-1", "ref-1"})
+
+# The current Bundle resolver, set by the walk around each evaluation that may need it.
+current_resolver: contextvars.ContextVar[Callable[[str], dict[str, Any] | None] | None] = (
+    contextvars.ContextVar("fhirsrv_validation_resolver", default=None)
+)
+
+
+class InvariantError(Exception):
+    """The expression cannot be parsed or evaluated; reported as a warning, never an error."""
+
+
+def _has_value(inputs: list[Any]) -> list[bool]:
+    if len(inputs) != 1:
+        return [False]
+    value = inputs[0]
+    return [value is not None and not isinstance(value, dict | list)]
+
+
+def _true(inputs: list[Any], *args: Any) -> list[bool]:
+    return [True]
+
+
+def _resolve(inputs: list[Any]) -> list[Any]:
+    resolver = current_resolver.get()
+    results: list[Any] = []
+    if resolver is None:
+        return results
+    for item in inputs:
+        reference = item.get("reference") if isinstance(item, dict) else item
+        if isinstance(reference, str):
+            target = resolver(reference)
+            if target is not None:
+                results.append(target)
+    return results
+
+
+def _matches_full(inputs: list[Any], pattern: str) -> list[bool]:
+    if len(inputs) != 1 or not isinstance(inputs[0], str):
+        return []
+    return [re.fullmatch(pattern, inputs[0]) is not None]
+
+
+USER_FUNCTIONS: dict[str, dict[str, Any]] = {
+    "hasValue": {"fn": _has_value, "arity": {0: []}},
+    "htmlChecks": {"fn": _true, "arity": {0: []}},
+    "resolve": {"fn": _resolve, "arity": {0: []}},
+    "memberOf": {"fn": _true, "arity": {1: ["String"]}},
+    "conformsTo": {"fn": _true, "arity": {1: ["String"]}},
+    "matchesFull": {"fn": _matches_full, "arity": {1: ["String"]}},
+}
+
+_R4 = models["r4"]
+_OPTIONS = {"userInvocationTable": USER_FUNCTIONS, "traceFn": lambda *args: None}
+_compiled: dict[str, Callable[..., list[Any]] | InvariantError] = {}
+
+
+def compiled(expression: str) -> Callable[..., list[Any]]:
+    """The evaluator for an expression, parsed on first use and kept for the process."""
+    fn = _compiled.get(expression)
+    if fn is None:
+        try:
+            fn = fhirpathpy.compile(expression, _R4, _OPTIONS)
+        except Exception as exc:  # the parser raises assorted exception types
+            fn = InvariantError(f"cannot parse FHIRPath {expression!r}: {exc}")
+        _compiled[expression] = fn
+    if isinstance(fn, InvariantError):
+        raise fn
+    return fn
+
+
+_guards: dict[str, frozenset[str] | None] = {}
+_vacuous: dict[tuple[str, str | None], bool] = {}
+
+
+def holds(
+    expression: str,
+    data: Any,
+    type_name: str | None,
+    resource: dict[str, Any] | None,
+    root_resource: dict[str, Any] | None,
+) -> bool:
+    """True when the invariant holds on ``data`` (an empty result counts as holding).
+
+    When none of the children the expression reads is present, the answer is the same for
+    every such value and is computed once (see :mod:`.guards`).
+    """
+    if isinstance(data, dict):
+        if expression not in _guards:
+            _guards[expression] = guard_roots(expression)
+        roots = _guards[expression]
+        if roots is not None and not any_present(data, roots):
+            rtype = data.get("resourceType")
+            key = (expression, rtype if isinstance(rtype, str) else type_name)
+            answer = _vacuous.get(key)
+            if answer is None:
+                empty = {"resourceType": rtype} if isinstance(rtype, str) else {}
+                answer = _vacuous[key] = _evaluate(expression, empty, type_name, resource, root_resource)
+            return answer
+    return _evaluate(expression, data, type_name, resource, root_resource)
+
+
+def _evaluate(
+    expression: str,
+    data: Any,
+    type_name: str | None,
+    resource: dict[str, Any] | None,
+    root_resource: dict[str, Any] | None,
+) -> bool:
+    fn = compiled(expression)
+    node = ResourceNode.create_node(data, type_name) if type_name else data
+    try:
+        result = fn(node, {"resource": resource, "rootResource": root_resource or resource})
+    except Exception as exc:
+        raise InvariantError(f"cannot evaluate {expression!r}: {exc}") from None
+    if not result:
+        return True
+    if len(result) == 1 and isinstance(result[0], bool):
+        return result[0]
+    return True

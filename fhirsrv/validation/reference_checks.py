@@ -1,0 +1,83 @@
+"""Checks on a Reference value: does it resolve, and to the right kind of resource?
+
+* ``#id`` must name a contained resource of the containing resource;
+* inside a ``document`` Bundle every reference must resolve to an entry (a document is
+  self-contained: FHIR R4 documents.html); elsewhere an unresolved reference is fine;
+* the target's type must be one of the element's ``targetProfile`` types; in a profile walk,
+  a resolved target must also conform to one of the target profiles.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .context import Run
+from .model import Elem
+from .outcome import Issue
+from .references import type_of_reference
+
+
+def _contained(run: Run, reference: str) -> tuple[dict[str, Any], str] | None:
+    wanted = reference[1:]
+    for resource in reversed(run.resources):
+        contained = resource.get("contained")
+        if isinstance(contained, list):
+            for i, item in enumerate(contained):
+                if isinstance(item, dict) and item.get("id") == wanted:
+                    return item, f"contained[{i}]"
+            return None
+    return None
+
+
+def check_reference(run: Run, elem: Elem, item: dict[str, Any], path: str, base: bool, out: list[Issue]) -> None:
+    from .walker import FailFast, conforms, target_types
+
+    reference = item.get("reference")
+    if not isinstance(reference, str) or not reference:
+        return
+    type_ref = elem.type_ref("Reference")
+    targets = type_ref.target_profiles if type_ref else ()
+    resolved: tuple[dict[str, Any], str] | None = None
+    if reference.startswith("#"):
+        if reference == "#":
+            return
+        resolved = _contained(run, reference)
+        if resolved is None:
+            if base:
+                out.append(Issue("error", "not-found", "reference-contained-missing", f"{path}.reference {reference!r} points to a contained resource that does not exist; add it to contained or fix the id.", f"{path}.reference"))
+            return
+    elif run.bundles:
+        bundle = run.bundles[-1]
+        resolved = bundle.resolve(reference, run.full_urls[-1] if run.full_urls else None)
+        inside_entry = len(run.resources) > 1  # Bundle.signature may name a signer outside
+        if resolved is None and base and inside_entry and bundle.bundle_type == "document":
+            out.append(Issue("error", "not-found", "reference-dangling", f"{path}.reference {reference!r} does not resolve to any entry of this document Bundle; a document must contain every resource it refers to (add the entry, or make the reference match its fullUrl).", f"{path}.reference"))
+    if not targets:
+        return
+    allowed = target_types(run, targets)
+    rtype = resolved[0].get("resourceType") if resolved else type_of_reference(reference)
+    if rtype and allowed and "Resource" not in allowed and rtype not in allowed:
+        out.append(Issue("error", "structure", "reference-target-type", f"{path} refers to a {rtype}, but only {', '.join(sorted(allowed))} may be referenced here.", f"{path}.reference"))
+        return
+    if base or resolved is None or reference.startswith("#"):
+        return
+    profiled = [url for url in targets if "/StructureDefinition/" in url and run.defs.structure(url) is not None and not run.defs.structure(url).is_core]
+    candidates = [url for url in profiled if run.defs.structure(url).type == rtype]
+    if not candidates:
+        return
+    first_error: Issue | None = None
+    for url in candidates:
+        # The target's own reference-target errors would cascade along chains of
+        # references (Composition → Condition → Patient); conforms() ignores them.
+        ok, error = conforms(run, resolved[0], resolved[1], url)
+        if ok or ok is None:
+            return
+        first_error = first_error or error
+    said = (id(resolved[0]), "|".join(candidates))
+    if said in run.reported_targets:
+        return  # one sentence per non-conforming target, not one per reference to it
+    if not isinstance(out, FailFast):  # a fail-fast walk's issues are thrown away
+        run.reported_targets.add(said)
+    names = " or ".join(run.defs.structure(u).label for u in candidates)
+    why = f" ({first_error.diagnostics.rstrip('.')})" if first_error else ""
+    out.append(Issue("error", "structure", "reference-target-profile", f"{path} refers to {resolved[1]}, which does not conform to {names}{why}.", f"{path}.reference"))

@@ -1,0 +1,306 @@
+"""Slicing: assign each item of a sliced array to a slice, then check the slices.
+
+Discriminators (value, pattern, type, profile, exists) are evaluated on the item along the
+discriminator path (``$this``, dotted names, ``resolve()``, ``ofType()``, ``extension()``),
+against what the slice's definition says at that path. When something does not fit, the
+message names the slice, says what the slice requires, and — the part other validators
+leave out — which item came closest and why it failed, in one sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .context import Run
+from .model import NOTHING, Discriminator, Elem
+from .outcome import Issue
+from .values import equals_fixed, matches_pattern, show
+
+_CALL = re.compile(r"^(ofType|extension)\((.*)\)$")
+
+
+def _segments(path: str) -> list[str]:
+    """Split a discriminator path on dots outside parentheses and quotes."""
+    parts, depth, current, quote = [], 0, "", False
+    for char in path:
+        if char == "'":
+            quote = not quote
+        elif not quote and char == "(":
+            depth += 1
+        elif not quote and char == ")":
+            depth -= 1
+        if char == "." and depth == 0 and not quote:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return [p for p in parts if p and p != "$this"]
+
+
+def values_at(run: Run, item: Any, path: str, where: str) -> list[tuple[Any, str]]:
+    """The (value, expression) pairs at a discriminator path inside one item."""
+    current = [(item, where)]
+    for segment in _segments(path):
+        following: list[tuple[Any, str]] = []
+        call = _CALL.match(segment)
+        for value, at in current:
+            if segment == "resolve()":
+                if isinstance(value, dict) and isinstance(value.get("reference"), str) and run.bundles:
+                    found = run.bundles[-1].resolve(value["reference"], run.full_urls[-1] if run.full_urls else None)
+                    if found:
+                        following.append(found)
+            elif call and call.group(1) == "ofType":
+                following.append((value, at))  # the type is checked by the type discriminator
+            elif call:
+                url = call.group(2).strip("'\"")
+                exts = value.get("extension") if isinstance(value, dict) else None
+                for i, ext in enumerate(exts if isinstance(exts, list) else ()):
+                    if isinstance(ext, dict) and ext.get("url") == url:
+                        following.append((ext, f"{at}.extension[{i}]"))
+            elif isinstance(value, dict):
+                found = value.get(segment)
+                if isinstance(found, list):
+                    following.extend((v, f"{at}.{segment}[{i}]") for i, v in enumerate(found))
+                elif found is not None:
+                    following.append((found, f"{at}.{segment}"))
+                else:
+                    for key, v in value.items():  # a choice element named without [x]
+                        if key.startswith(segment) and key[len(segment):][:1].isupper():
+                            following.append((v, f"{at}.{key}"))
+        current = following
+    return current
+
+
+def definition_at(run: Run, slice_elem: Elem, path: str) -> Elem | None:
+    """The element definition inside the slice that the discriminator path names."""
+    elem: Elem | None = slice_elem
+    for segment in _segments(path):
+        if elem is None:
+            return None
+        if segment == "resolve()" or _CALL.match(segment):
+            if segment.startswith("extension("):
+                url = segment[len("extension("):-1].strip("'\"")
+                ext = elem.children.get("extension")
+                elem = next((s for s in (ext.slices if ext else ()) if any(url in t.profiles for t in s.types)), None)
+            continue
+        children = elem.children
+        if not children and len(elem.types) == 1 and elem.types[0].profiles:
+            profile = run.defs.structure(elem.types[0].profiles[0])
+            children = profile.root.children if profile else {}
+        elem = children.get(segment) or children.get(segment + "[x]")
+    return elem
+
+
+def _expected_value(slice_elem: Elem, target: Elem | None, disc: Discriminator) -> Any:
+    if target is not None:
+        if target.fixed is not NOTHING:
+            return target.fixed
+        if target.pattern is not NOTHING:
+            return target.pattern
+    if disc.path == "url" and slice_elem.types and slice_elem.types[0].profiles:
+        return slice_elem.types[0].profiles[0].split("|")[0]  # an extension slice: its definition's url
+    return NOTHING
+
+
+def _profiles_of(target: Elem | None, through_reference: bool) -> list[str]:
+    if target is None:
+        return []
+    if through_reference:
+        return [p for t in target.types for p in t.target_profiles]
+    return [p for t in target.types for p in t.profiles]
+
+
+def _type_of(value: Any, at: str) -> str | None:
+    if isinstance(value, dict) and isinstance(value.get("resourceType"), str):
+        return value["resourceType"]
+    tail = at.rsplit(".", 1)[-1].split("[")[0]
+    for i in range(1, len(tail)):
+        if tail[i].isupper():
+            return tail[i:]
+    return None
+
+
+def discriminate(run: Run, slice_elem: Elem, disc: Discriminator, item: Any, where: str) -> str | None:
+    """None when the item passes this discriminator of the slice; otherwise why not."""
+    from .walker import conforms
+
+    found = values_at(run, item, disc.path, where)
+    target = definition_at(run, slice_elem, disc.path)
+    label = "the item itself" if disc.path == "$this" else disc.path
+    if disc.type in ("value", "pattern"):
+        expected = _expected_value(slice_elem, target, disc)
+        if expected is NOTHING:
+            return None  # nothing to compare with: the slice cannot be told apart by this path
+        if any(equals_fixed(v, expected) or matches_pattern(v, expected) for v, _ in found):
+            return None
+        got = ", ".join(show(v) for v, _ in found) or "nothing"
+        return f"{label} must be {show(expected)} but is {got}"
+    if disc.type == "exists":
+        wanted = target is not None and target.min > 0
+        if (bool(found)) == wanted or target is None or (target.min == 0 and target.max != 0):
+            return None
+        return f"{label} must be {'present' if wanted else 'absent'}"
+    if disc.type == "type":
+        allowed = set(target.type_codes) if target is not None else set()
+        if not allowed:
+            return None
+        types = [_type_of(v, at) for v, at in found]
+        if any(t in allowed for t in types):
+            return None
+        return f"{label} must be a {' or '.join(sorted(allowed))}, not {', '.join(t for t in types if t) or 'missing'}"
+    if disc.type == "profile":
+        profiles = _profiles_of(target, "resolve()" in disc.path)
+        if not profiles:
+            return None
+        first_error: Issue | None = None
+        for value, at in found:
+            if not isinstance(value, dict):
+                continue
+            for url in profiles:
+                ok, error = conforms(run, value, at, url)
+                if ok is None:
+                    continue
+                if ok:
+                    return None
+                first_error = first_error or error
+        names = " or ".join(_label(run, p) for p in profiles)
+        if first_error is None:
+            return f"{label} must conform to {names} but is missing"
+        return f"{label} must conform to {names}, but: {first_error.diagnostics.rstrip('.')}"
+    return None
+
+
+def _label(run: Run, url: str) -> str:
+    model = run.defs.structure(url)
+    return model.label if model else url
+
+
+def requirement(run: Run, sliced: Elem, slice_elem: Elem) -> str:
+    """What a slice requires, in words."""
+    parts: list[str] = []
+    for disc in sliced.slicing.discriminators if sliced.slicing else ():
+        target = definition_at(run, slice_elem, disc.path)
+        label = "the item" if disc.path == "$this" else disc.path
+        if disc.type in ("value", "pattern"):
+            expected = _expected_value(slice_elem, target, disc)
+            if expected is not NOTHING:
+                parts.append(f"{label} = {show(expected)}")
+        elif disc.type == "type" and target is not None and target.types:
+            parts.append(f"{label} of type {' or '.join(target.type_codes)}")
+        elif disc.type == "profile":
+            profiles = _profiles_of(target, "resolve()" in disc.path)
+            if profiles:
+                parts.append(f"{label} conforming to {' or '.join(_label(run, p) for p in profiles)}")
+        elif disc.type == "exists" and target is not None:
+            parts.append(f"{label} {'present' if target.min > 0 else 'absent'}")
+    return " and ".join(parts) or "its definition"
+
+
+def _failure(run: Run, sliced: Elem, slice_elem: Elem, item: Any, where: str) -> tuple[int, str | None]:
+    """(discriminators passed, first reason it failed) for one item against one slice."""
+    passed = 0
+    for disc in sliced.slicing.discriminators if sliced.slicing else ():
+        reason = discriminate(run, slice_elem, disc, item, where)
+        if reason is not None:
+            return passed, reason
+        passed += 1
+    return passed, None
+
+
+def _closest(run: Run, sliced: Elem, slices: list[Elem], items: list[Any], paths: list[str], candidates: list[int]) -> tuple[int, Elem, str] | None:
+    """The (item, slice, reason) pair that came nearest to matching."""
+    best: tuple[int, int, Elem, str] | None = None
+    for i in candidates:
+        for slice_elem in slices:
+            passed, reason = _failure(run, sliced, slice_elem, items[i], paths[i])
+            if reason is not None and (best is None or passed > best[0]):
+                best = (passed, i, slice_elem, reason)
+    return (best[1], best[2], best[3]) if best else None
+
+
+def check_slices(run: Run, sliced: Elem, ctype: str | None, items: list[Any], exts: list[Any], paths: list[str], here: str, out: list[Issue]) -> None:
+    from .walker import walk_value
+
+    slicing = sliced.slicing
+    assert slicing is not None
+    slices = sliced.slices
+    assigned: list[Elem | None] = []
+    for i, item in enumerate(items):
+        match = None
+        if item is not None:
+            for slice_elem in slices:
+                if _failure(run, sliced, slice_elem, item, paths[i])[1] is None:
+                    match = slice_elem
+                    break
+        assigned.append(match)
+    for i, slice_elem in enumerate(assigned):
+        if slice_elem is not None:
+            walk_value(run, slice_elem, ctype, items[i], exts[i] if i < len(exts) else None, paths[i], False, out)
+    unmatched = [i for i, s in enumerate(assigned) if s is None and items[i] is not None]
+    for slice_elem in slices:
+        count = sum(1 for s in assigned if s is slice_elem)
+        if count < slice_elem.min:
+            _missing(run, sliced, slice_elem, items, paths, unmatched, here, out)
+        elif slice_elem.max is not None and count > slice_elem.max:
+            where = [paths[i] for i, s in enumerate(assigned) if s is slice_elem]
+            out.append(Issue("error", "structure", "slice-cardinality-max", f"{here}: the slice '{slice_elem.slice_name}' allows at most {slice_elem.max} item(s), but {count} match it ({', '.join(where)}).", where[-1]))
+    if slicing.rules == "closed":
+        for i in unmatched:
+            closest = _closest(run, sliced, slices, items, [paths[j] for j in range(len(items))], [i])
+            hint = f" The closest is the slice '{closest[1].slice_name}', which requires {requirement(run, sliced, closest[1])}: {closest[2]}." if closest else ""
+            out.append(Issue("error", "structure", "slice-closed-unmatched", f"{paths[i]} matches none of the slices of {sliced.describe()} ({', '.join(repr(s.slice_name) for s in slices)}) and the slicing is closed.{hint}", paths[i]))
+    elif slicing.rules == "openAtEnd" and unmatched:
+        last_matched = max((i for i, s in enumerate(assigned) if s is not None), default=-1)
+        for i in unmatched:
+            if i < last_matched:
+                out.append(Issue("error", "structure", "slice-open-at-end", f"{paths[i]} matches no slice of {sliced.describe()} and comes before a sliced item; unsliced items may only come at the end.", paths[i]))
+    elif unmatched and any(d.type == "profile" for d in slicing.discriminators):
+        for i in unmatched:
+            _open_unmatched(run, sliced, ctype, items[i], exts[i] if i < len(exts) else None, paths[i], out)
+    if slicing.ordered:
+        order = {id(s): n for n, s in enumerate(slices)}
+        last = -1
+        for i, slice_elem in enumerate(assigned):
+            if slice_elem is None:
+                continue
+            rank = order[id(slice_elem)]
+            if rank < last:
+                out.append(Issue("error", "structure", "slice-order", f"{paths[i]} (slice '{slice_elem.slice_name}') is out of order; the slices of {sliced.describe()} must appear in the order {', '.join(repr(s.slice_name) for s in slices)}.", paths[i]))
+            last = max(last, rank)
+
+
+def _missing(run: Run, sliced: Elem, slice_elem: Elem, items: list[Any], paths: list[str], unmatched: list[int], here: str, out: list[Issue]) -> None:
+    needs = requirement(run, sliced, slice_elem)
+    sentence = f"{here}: the required slice '{slice_elem.slice_name}' (at least {slice_elem.min}) is missing; it requires {needs}."
+    closest = _closest(run, sliced, [slice_elem], items, paths, unmatched or list(range(len(items))))
+    if closest is not None:
+        sentence += f" The closest candidate, {paths[closest[0]]}, does not match because {closest[2]}."
+    elif not items:
+        sentence += " There are no items at all."
+    out.append(Issue("error", "required", "slice-missing", sentence, here))
+
+
+def _open_unmatched(run: Run, sliced: Elem, ctype: str | None, item: Any, ext: Any, where: str, out: list[Issue]) -> None:
+    """An item of open slicing that fails only the profile of the one slice its type fits.
+
+    That slice is what the item was evidently meant to be (the Composition of an IPS Bundle,
+    its Patient), so the item is validated against it and its real errors are reported at
+    their own paths. With several candidate slices (IPS observations) we cannot know which
+    was meant; the sentence then names the closest.
+    """
+    from .walker import walk_value
+
+    profile_discs = [d for d in sliced.slicing.discriminators if d.type == "profile"] if sliced.slicing else []
+    other_discs = [d for d in sliced.slicing.discriminators if d.type != "profile"] if sliced.slicing else []
+    fitting = [
+        s for s in sliced.slices
+        if all(discriminate(run, s, d, item, where) is None for d in other_discs)
+    ]
+    if len(fitting) == 1 and profile_discs:
+        walk_value(run, fitting[0], ctype, item, ext, where, False, out)
+        return
+    closest = _closest(run, sliced, fitting or sliced.slices, [item], [where], [0])
+    if closest and " must conform to " in closest[2]:
+        out.append(Issue("information", "informational", "slice-open-unmatched", f"{where} matches no slice of {sliced.describe()}; the closest is the slice '{closest[1].slice_name}', whose {closest[2]}.", where))

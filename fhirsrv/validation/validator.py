@@ -1,0 +1,80 @@
+"""The public entry points: :func:`validate_base` and :func:`validate`.
+
+A :class:`Validator` holds the compiled definitions of one registry (compiled lazily, once)
+and a value-set checker; module-level functions use a shared default built from the shipped
+``profiles/`` on first use.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from fhirsrv.terminology import ValueSetChecker
+
+from .context import Definitions, Run
+from .outcome import Issue, dedupe, operation_outcome
+from .valuesets import LocalValueSets
+from .walker import check_resource, emit_profile
+
+
+class Validator:
+    """Validation against one registry; safe to share between threads (state is per call)."""
+
+    def __init__(self, registry: Any, terminology: ValueSetChecker | None = None) -> None:
+        self.registry = registry
+        self.definitions = Definitions(registry)
+        self.local_valuesets = LocalValueSets(registry)
+        self.terminology = terminology
+
+    def issues(self, resource: Any, profiles: list[str] | None = None, *, terminology: ValueSetChecker | None = None) -> list[Issue]:
+        """All issues of ``resource`` against base R4, ``profiles`` and its ``meta.profile``."""
+        checker = terminology or self.terminology or self.local_valuesets
+        run = Run(self.definitions, checker)
+        out: list[Issue] = []
+        path = resource.get("resourceType") if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str) else "$this"
+        check_resource(run, resource, path, "Resource", out)
+        if isinstance(resource, dict) and path != "$this":
+            for url in profiles or ():
+                emit_profile(run, resource, path, url, out)
+        return dedupe(out)
+
+    def validate(self, resource: Any, profiles: list[str] | None = None, *, terminology: ValueSetChecker | None = None) -> dict[str, Any]:
+        return operation_outcome(self.issues(resource, profiles, terminology=terminology))
+
+
+_default: Validator | None = None
+_default_lock = threading.Lock()
+_by_registry: dict[int, Validator] = {}
+
+
+def default_validator() -> Validator:
+    """The validator over every shipped package (the registry loads in a few seconds, once)."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                from fhirsrv.config import default_profiles_dir
+                from fhirsrv.conformance.loader import load_registry
+
+                _default = Validator(load_registry(default_profiles_dir()))
+    return _default
+
+
+def validator_for(registry: Any | None) -> Validator:
+    if registry is None:
+        return default_validator()
+    found = _by_registry.get(id(registry))
+    if found is None or found.registry is not registry:
+        found = _by_registry[id(registry)] = Validator(registry)
+    return found
+
+
+def validate_base(resource: Any) -> dict[str, Any]:
+    """Base R4 only: structure, types, formats, cardinality, core invariants and bindings."""
+    return default_validator().validate(resource)
+
+
+def validate(resource: Any, profiles: list[str] | None = None, *, registry: Any | None = None, terminology: ValueSetChecker | None = None) -> dict[str, Any]:
+    """Base R4 plus every profile in ``profiles`` and in ``meta.profile``."""
+    return validator_for(registry).validate(resource, profiles, terminology=terminology)

@@ -1,0 +1,116 @@
+"""A small offline value-set checker over the registry: the fallback when no terminology
+service is passed.
+
+It expands what can be expanded exactly — enumerated concepts, whole code systems that the
+registry holds completely, and value sets built from those — and answers ``valid=None``
+("cannot check") for everything else (SNOMED CT or LOINC filters, code systems we do not
+ship), so that a missing code system is a warning and never a false error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fhirsrv.terminology import CodeCheck
+
+
+@dataclass
+class Expansion:
+    codes: dict[str, set[str]] = field(default_factory=dict)  # system -> codes
+    unknowable: set[str] = field(default_factory=set)  # systems (or "*") we cannot enumerate
+
+
+def _all_codes(concepts: list[dict[str, Any]], into: set[str]) -> None:
+    for concept in concepts:
+        if "code" in concept:
+            into.add(concept["code"])
+        _all_codes(concept.get("concept", ()), into)
+
+
+class LocalValueSets:
+    """Implements the :class:`fhirsrv.terminology.ValueSetChecker` protocol from the registry."""
+
+    def __init__(self, registry: Any) -> None:
+        self.registry = registry
+        self._expansions: dict[str, Expansion | None] = {}
+        self._systems: dict[str, set[str] | None] = {}
+
+    def _code_system(self, system: str) -> set[str] | None:
+        if system not in self._systems:
+            cs = self.registry.get(system)
+            codes: set[str] | None = None
+            if cs is not None and cs.get("resourceType") == "CodeSystem" and cs.get("content") == "complete":
+                codes = set()
+                _all_codes(cs.get("concept", ()), codes)
+            self._systems[system] = codes
+        return self._systems[system]
+
+    def expand(self, url: str, _depth: int = 0) -> Expansion | None:
+        if url in self._expansions:
+            return self._expansions[url]
+        self._expansions[url] = None  # guards against cycles
+        vs = self.registry.get(url)
+        if vs is None or vs.get("resourceType") != "ValueSet" or _depth > 10:
+            return None
+        expansion = Expansion()
+        compose = vs.get("compose") or {}
+        for include in compose.get("include", ()):
+            self._include(include, expansion, _depth)
+        for exclude in compose.get("exclude", ()):
+            system = exclude.get("system")
+            if system and exclude.get("concept") and system in expansion.codes:
+                expansion.codes[system] -= {c["code"] for c in exclude["concept"]}
+        self._expansions[url] = expansion
+        return expansion
+
+    def _include(self, include: dict[str, Any], expansion: Expansion, depth: int) -> None:
+        system = include.get("system")
+        if include.get("valueSet"):
+            if system:  # an intersection; rare enough not to attempt
+                expansion.unknowable.add(system)
+                return
+            for ref in include["valueSet"]:
+                inner = self.expand(ref, depth + 1)
+                if inner is None:
+                    expansion.unknowable.add("*")
+                    continue
+                for sys, codes in inner.codes.items():
+                    expansion.codes.setdefault(sys, set()).update(codes)
+                expansion.unknowable |= inner.unknowable
+            return
+        if not system:
+            return
+        if include.get("filter"):
+            expansion.unknowable.add(system)
+        elif include.get("concept"):
+            expansion.codes.setdefault(system, set()).update(c["code"] for c in include["concept"])
+        else:
+            codes = self._code_system(system)
+            if codes is None:
+                expansion.unknowable.add(system)
+            else:
+                expansion.codes.setdefault(system, set()).update(codes)
+
+    def validate_code(
+        self, valueset: str, *, system: str | None, code: str, display: str | None = None
+    ) -> CodeCheck:
+        expansion = self.expand(valueset)
+        if expansion is None:
+            return CodeCheck(None, f"the value set {valueset} is not available offline", system_known=False)
+        if system is not None:
+            if code in expansion.codes.get(system, ()):
+                return CodeCheck(True)
+            if system in expansion.unknowable or "*" in expansion.unknowable:
+                known = self.registry.get(system) is not None
+                return CodeCheck(
+                    None,
+                    f"codes of {system} in {valueset} cannot be checked offline",
+                    system_known=known,
+                )
+            return CodeCheck(False, f"{system}#{code} is not in the value set {valueset}")
+        if any(code in codes for codes in expansion.codes.values()):
+            return CodeCheck(True)
+        if expansion.unknowable:
+            return CodeCheck(None, f"the code {code!r} cannot be checked offline against {valueset}")
+        return CodeCheck(False, f"the code {code!r} is not in the value set {valueset}")

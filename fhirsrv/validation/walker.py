@@ -1,0 +1,488 @@
+"""The walk: instance data against a compiled definition, one element at a time.
+
+Two modes share the walk. The *base* walk (``base=True``) follows the core definitions and
+checks everything structural: unknown properties, JSON shapes and types, primitive formats,
+empty values, base cardinality, base bindings and invariants, extensions against their
+definitions, references. A *profile* walk (``base=False``) runs after it and checks only
+what a profile adds: tighter cardinality, fixed and pattern values, type restrictions,
+slices, bindings and invariants of its own. It descends only where the profile says
+something (its own children, or a datatype profile), so profiling costs little more than
+the profile's size.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import invariants
+from .bindings import check_binding
+from .compiler import CORE_PREFIX
+from .context import Run
+from .model import NOTHING, Elem, StructureModel
+from .outcome import Issue
+from .primitives import json_kind
+from .references import BundleIndex
+from .values import equals_fixed, matches_pattern, show
+
+RESOURCE_TYPE_NAMES = ("Resource", "DomainResource")
+
+
+def _cap(code: str) -> str:
+    return code[:1].upper() + code[1:]
+
+
+# ----------------------------------------------------------------------------- resources
+
+
+def check_resource(run: Run, data: Any, path: str, allowed: str, out: list[Issue]) -> None:
+    """A resource found anywhere (root, contained, Bundle entry): base walk, then its claims."""
+    if not isinstance(data, dict):
+        out.append(Issue("error", "structure", "json-type", f"A resource must be a JSON object, not {json_kind(data)}.", path))
+        return
+    rtype = data.get("resourceType")
+    if not isinstance(rtype, str):
+        out.append(Issue("error", "structure", "resource-type-missing", "The resource has no resourceType property; add one (e.g. \"resourceType\": \"Patient\").", path))
+        return
+    model = run.defs.base(rtype) if rtype in run.defs.resource_types else None
+    if model is None:
+        out.append(Issue("error", "structure", "resource-type-unknown", f"{rtype!r} is not a FHIR R4 resource type.", path))
+        return
+    if allowed not in RESOURCE_TYPE_NAMES and allowed != rtype:
+        out.append(Issue("error", "structure", "resource-type-wrong", f"A {allowed} resource is expected here, not {rtype}.", path))
+    validate_resource(run, data, path, model, True, out)
+    meta = data.get("meta")
+    if isinstance(meta, dict) and isinstance(meta.get("profile"), list):
+        for url in meta["profile"]:
+            if isinstance(url, str):
+                emit_profile(run, data, path, url, out, claimed=True)
+
+
+def validate_resource(run: Run, data: dict[str, Any], path: str, model: StructureModel, base: bool, out: list[Issue]) -> None:
+    run.resources.append(data)
+    is_bundle = data.get("resourceType") == "Bundle"
+    if is_bundle:
+        run.bundles.append(BundleIndex.build(data, path))
+    try:
+        walk_complex(run, model.root, model.type, data, path, base, out, is_resource=True)
+        check_constraints(run, model.root, data, None, path, base, out)
+    finally:
+        run.resources.pop()
+        if is_bundle:
+            run.bundles.pop()
+
+
+def profile_issues(run: Run, data: dict[str, Any], path: str, url: str) -> list[Issue] | None:
+    """Issues of ``data`` against profile ``url`` (cached per call); None if the profile is unknown."""
+    key = (id(data), url)
+    if key in run.profile_results:
+        return run.profile_results[key]
+    model = run.defs.structure(url)
+    if model is None:
+        return None
+    found: list[Issue] = []
+    run.profile_results[key] = found  # a reference cycle sees "no issues" rather than recursing
+    if model.type != data.get("resourceType") and model.type not in RESOURCE_TYPE_NAMES:
+        found.append(Issue("error", "structure", "profile-type-mismatch", f"The profile {model.label} is for {model.type} resources, not {data.get('resourceType')}.", path))
+    else:
+        validate_resource(run, data, path, model, False, found)
+    return found
+
+
+class NonConforming(Exception):
+    """Raised by a fail-fast walk at the first error: the answer to "does it conform?" is no."""
+
+    def __init__(self, issue: Issue) -> None:
+        super().__init__(issue.diagnostics)
+        self.issue = issue
+
+
+class FailFast(list):
+    """An issue list that stops the walk at the first error that counts against conformance."""
+
+    def append(self, issue: Issue) -> None:
+        if issue.is_error and issue.message_id != "reference-target-profile":
+            raise NonConforming(issue)
+        super().append(issue)
+
+    def extend(self, issues: Any) -> None:
+        for issue in issues:
+            self.append(issue)
+
+
+def conforms(run: Run, data: dict[str, Any], path: str, url: str) -> tuple[bool | None, Issue | None]:
+    """(does ``data`` conform to ``url``, the first error if not); None when the profile is unknown.
+
+    Slice matching and reference checks ask this for every candidate profile; stopping at the
+    first error keeps the price of a "no" low. A cached full result answers too.
+    """
+    key = (id(data), url)
+    full = run.profile_results.get(key)
+    if full is not None:
+        errors = [i for i in full if i.is_error and i.message_id != "reference-target-profile"]
+        return (not errors, errors[0] if errors else None)
+    known = run.conformance.get(key)
+    if known is not None:
+        return known
+    model = run.defs.structure(url)
+    if model is None:
+        return None, None
+    run.conformance[key] = (True, None)  # a reference cycle assumes conformance
+    answer: tuple[bool | None, Issue | None] = (True, None)
+    try:
+        if model.type != data.get("resourceType") and model.type not in RESOURCE_TYPE_NAMES:
+            raise NonConforming(Issue("error", "structure", "profile-type-mismatch", f"The profile {model.label} is for {model.type} resources, not {data.get('resourceType')}.", path))
+        found = FailFast()
+        validate_resource(run, data, path, model, False, found)
+        run.profile_results.setdefault(key, list(found))  # a complete walk: keep it for emission
+    except NonConforming as exc:
+        answer = (False, exc.issue)
+    run.conformance[key] = answer
+    return answer
+
+
+def emit_profile(run: Run, data: dict[str, Any], path: str, url: str, out: list[Issue], *, claimed: bool = False) -> None:
+    """Add the issues of ``data`` against ``url`` once per call, however often it is asked."""
+    key = (id(data), url)
+    if key in run.emitted:
+        return
+    if not isinstance(out, FailFast):  # a fail-fast walk's issues are thrown away
+        run.emitted.add(key)
+    found = profile_issues(run, data, path, url)
+    if found is None:
+        how = "claims" if claimed else "is required to conform to"
+        out.append(Issue("warning", "not-found", "profile-unknown", f"The resource {how} the profile {url}, which this server does not know; it was not checked against it.", path))
+        return
+    out.extend(found)
+
+
+# ----------------------------------------------------------------------------- complex values
+
+
+def child_index(run: Run, elem: Elem, tcode: str | None, base: bool) -> tuple[dict[str, tuple[Elem, str | None]] | None, Elem | None]:
+    """JSON property name → (element, type) for the children of ``elem`` as type ``tcode``.
+
+    Also returns the root of the type definition the children came from (its invariants
+    apply to the value), or None when they are the element's own.
+    """
+    cache_key = (tcode, base)
+    cached = elem.index_cache.get(cache_key)
+    if cached is not None:
+        return cached
+    source = elem
+    if elem.content_ref and elem.model is not None:
+        source = elem.model.by_id.get(elem.content_ref, elem)
+    children = source.children
+    type_root: Elem | None = None
+    if not children and tcode:
+        if base:
+            type_model = run.defs.base(tcode)
+            if type_model is not None:
+                children, type_root = type_model.root.children, type_model.root
+        else:
+            type_ref = elem.type_ref(tcode)
+            if type_ref is not None and type_ref.profiles and tcode != "Extension":
+                profile = run.defs.structure(type_ref.profiles[0])
+                if profile is not None and profile.derivation == "constraint":
+                    children, type_root = profile.root.children, profile.root
+    if not children:
+        result: tuple[Any, Any] = (None, type_root)
+    else:
+        index: dict[str, tuple[Elem, str | None]] = {}
+        for child in children.values():
+            if child.choice:
+                for type_ref in child.types:
+                    index[child.json_name + _cap(type_ref.code)] = (child, type_ref.code)
+                for type_slice in child.slices:
+                    for type_ref in type_slice.types:
+                        index[child.json_name + _cap(type_ref.code)] = (type_slice, type_ref.code)
+            else:
+                index.setdefault(child.json_name, (child, None))
+        result = (index, type_root)
+    elem.index_cache[cache_key] = result
+    return result
+
+
+def walk_complex(run: Run, elem: Elem, tcode: str | None, data: Any, path: str, base: bool, out: list[Issue], *, is_resource: bool = False) -> Elem | None:
+    if not isinstance(data, dict):
+        if base:
+            out.append(Issue("error", "structure", "json-type", f"{path} must be a JSON object ({tcode or 'element'}), not {json_kind(data)}.", path))
+        return None
+    if base and (not data or (is_resource and len(data) == 1)):
+        out.append(Issue("error", "structure", "empty-element", f"{path} is empty; an element must have a value or children (omit it instead).", path))
+    index, type_root = child_index(run, elem, tcode, base)
+    if index is None:
+        return type_root
+    present: set[int] = set()
+    choice_seen: dict[str, str] = {}
+    for key, value in data.items():
+        ext = None
+        if key[:1] == "_":
+            stem = key[1:]
+            if stem in data:
+                continue
+            entry = index.get(stem)
+            if entry is None or (entry[1] or _single_type(entry[0])) not in run.defs.primitives:
+                if base:
+                    out.append(Issue("error", "structure", "unknown-element", f"Unknown element {key!r}: {stem!r} is not a primitive element of {tcode or elem.path}.", f"{path}.{key}"))
+                continue
+            key, ext, value = stem, value, None
+        else:
+            entry = index.get(key)
+            if entry is None:
+                if key == "resourceType" and is_resource:
+                    continue
+                if base:
+                    out.append(Issue("error", "structure", "unknown-element", f"Unknown element {key!r} in {tcode or elem.path}; check the spelling against the definition of {tcode or elem.path}.", f"{path}.{key}"))
+                else:
+                    _check_disallowed_choice(index, key, path, out)
+                continue
+            ext = data.get("_" + key)
+        child, ctype = entry
+        if ctype and (child.choice or child.slice_name):
+            stem = child.json_name
+            other = choice_seen.get(stem)
+            if other is not None and base:
+                out.append(Issue("error", "structure", "choice-multiple", f"Only one of the {stem}[x] forms may be present, found {other!r} and {key!r}.", f"{path}.{key}"))
+            choice_seen[stem] = key
+        present.add(id(child))
+        walk_property(run, child, ctype, key, value, ext, path, base, out)
+    _check_required(run, index, present, data, path, base, out)
+    return type_root
+
+
+def _single_type(elem: Elem) -> str | None:
+    return elem.types[0].code if len(elem.types) == 1 else None
+
+
+def _check_disallowed_choice(index: dict[str, tuple[Elem, str | None]], key: str, path: str, out: list[Issue]) -> None:
+    """In a profile walk, a choice form the profile removed (e.g. ``valueString``) is an error."""
+    for child, ctype in index.values():
+        if ctype and child.choice and key.startswith(child.json_name) and key[len(child.json_name):][:1].isupper():
+            allowed = ", ".join(child.json_name + _cap(t.code) for t in child.types)
+            out.append(Issue("error", "structure", "type-not-allowed", f"{key!r} is not allowed by the profile here; {child.json_name}[x] may only be {allowed}.", f"{path}.{key}"))
+            return
+
+
+def _check_required(run: Run, index: dict[str, tuple[Elem, str | None]], present: set[int], data: dict[str, Any], path: str, base: bool, out: list[Issue]) -> None:
+    seen: set[int] = set()
+    for child, _ in index.values():
+        if id(child) in seen or child.slice_name:
+            continue
+        seen.add(id(child))
+        if child.min > 0 and id(child) not in present and (base or child.min > child.base_min):
+            if child.choice and any(id(s) in present for s in child.slices):
+                continue
+            name = child.name
+            out.append(Issue("error", "required", "cardinality-min", f"{path}.{name} is required (minimum {child.min}) but missing{_profile_note(child)}.", f"{path}.{child.json_name}"))
+        elif not base and id(child) not in present and child.slicing is not None:
+            for slice_elem in child.slices:
+                if slice_elem.min > 0:
+                    from .slicing import check_slices
+
+                    check_slices(run, child, None, [], [], [], f"{path}.{child.json_name}", out)
+                    break
+
+
+# ----------------------------------------------------------------------------- properties
+
+
+def walk_property(run: Run, child: Elem, ctype: str | None, key: str, value: Any, ext: Any, path: str, base: bool, out: list[Issue]) -> None:
+    here = f"{path}.{key}"
+    if child.many:
+        items = value if isinstance(value, list) else ([] if value is None else [value])
+        exts = ext if isinstance(ext, list) else ([] if ext is None else [ext])
+        if base:
+            if value is not None and not isinstance(value, list):
+                out.append(Issue("error", "structure", "json-array-expected", f"{here} must be a JSON array (it can repeat), not {json_kind(value)}.", here))
+            if ext is not None and not isinstance(ext, list):
+                out.append(Issue("error", "structure", "json-array-expected", f"_{key} must be a JSON array matching {key}.", here))
+            if value == [] or (value is None and ext == []):
+                out.append(Issue("error", "structure", "empty-array", f"{here} is an empty array; omit the element instead.", here))
+            if value is not None and exts and len(exts) != len(items):
+                out.append(Issue("error", "structure", "primitive-extension-mismatch", f"_{key} must have as many entries as {key} ({len(items)}), not {len(exts)}.", here))
+        count = max(len(items), len(exts))
+        paths = [f"{here}[{i}]" for i in range(count)]
+    else:
+        if isinstance(value, list) or isinstance(ext, list):
+            if base:
+                out.append(Issue("error", "structure", "json-array-unexpected", f"{here} must be a single value, not an array (its maximum cardinality is 1).", here))
+            return
+        items, exts, count, paths = [value], [ext], 1, [here]
+    _check_max(child, count, here, base, out)
+    for i in range(count):
+        item = items[i] if i < len(items) else None
+        item_ext = exts[i] if i < len(exts) else None
+        if item is None and item_ext is None:
+            if base:
+                out.append(Issue("error", "structure", "null-value", f"{paths[i]} is null; a value or an extension is required (remove the entry instead).", paths[i]))
+            continue
+        walk_value(run, child, ctype, item, item_ext, paths[i], base, out)
+    if child.slices and child.slicing is not None:
+        from .slicing import check_slices  # slicing walks values too; import here to avoid a cycle
+
+        check_slices(run, child, ctype, items, exts, paths, here, out)
+
+
+def _check_max(child: Elem, count: int, here: str, base: bool, out: list[Issue]) -> None:
+    if child.max is None or count <= child.max:
+        return
+    if not base and child.max == child.base_max:
+        return
+    if child.max == 0:
+        out.append(Issue("error", "structure", "cardinality-forbidden", f"{here} is not allowed here (maximum 0){_profile_note(child)}.", here))
+    else:
+        out.append(Issue("error", "structure", "cardinality-max", f"{here} has {count} values but at most {child.max} {'is' if child.max == 1 else 'are'} allowed{_profile_note(child)}.", here))
+
+
+def _profile_note(elem: Elem) -> str:
+    model = elem.model
+    if model is None or model.derivation != "constraint":
+        return ""
+    return f" by the profile {model.label}"
+
+
+def walk_value(run: Run, elem: Elem, ctype: str | None, item: Any, ext: Any, path: str, base: bool, out: list[Issue]) -> None:
+    tcode = ctype or _single_type(elem)
+    rule = run.defs.primitives.get(tcode) if tcode else None
+    if rule is not None:
+        _walk_primitive(run, elem, tcode, rule.check, item, ext, path, base, out)
+        return
+    if tcode in RESOURCE_TYPE_NAMES or tcode in run.defs.resource_types:
+        if base:
+            check_resource(run, item, path, tcode, out)
+        elif isinstance(item, dict):
+            type_ref = elem.type_ref(tcode)
+            for url in type_ref.profiles if type_ref else ():
+                emit_profile(run, item, path, url, out)
+        return
+    pushed = elem.path == "Bundle.entry" and isinstance(item, dict)
+    if pushed:
+        full_url = item.get("fullUrl")
+        run.full_urls.append(full_url if isinstance(full_url, str) else None)
+    try:
+        type_root = walk_complex(run, elem, tcode, item, path, base, out)
+    finally:
+        if pushed:
+            run.full_urls.pop()
+    if not isinstance(item, dict):
+        return
+    _check_value_rules(run, elem, tcode, item, path, base, out)
+    check_constraints(run, elem, item, tcode, path, base, out)
+    if type_root is not None:
+        check_constraints(run, type_root, item, tcode, path, base, out)
+    if tcode == "Reference":
+        from .reference_checks import check_reference
+
+        check_reference(run, elem, item, path, base, out)
+    elif tcode == "Extension" and base:
+        _check_extension(run, item, path, out)
+
+
+def _walk_primitive(run: Run, elem: Elem, tcode: str, check: Any, item: Any, ext: Any, path: str, base: bool, out: list[Issue]) -> None:
+    if item is not None:
+        if base:
+            problem = check(item)
+            if problem:
+                kind = "structure" if problem.startswith("must be a JSON") else "value"
+                mid = "json-type" if kind == "structure" else "primitive-format"
+                out.append(Issue("error", "value" if kind == "value" else "structure", mid, f"{path} {problem}." if problem.startswith("must") else f"{path}: {problem}.", path))
+                return
+        _check_value_rules(run, elem, tcode, item, path, base, out)
+        if elem.constraints and not base:
+            check_constraints(run, elem, item, tcode, path, base, out)
+    if ext is not None:
+        if base:
+            element_model = run.defs.base("Element")
+            if element_model is not None:
+                walk_value(run, element_model.root, "Element", ext, None, path, True, out)
+                if isinstance(ext, dict) and "extension" not in ext and item is None:
+                    out.append(Issue("error", "structure", "empty-element", f"{path} has neither a value nor extensions.", path))
+        elif elem.children:
+            walk_complex(run, elem, tcode, ext, path, False, out)
+
+
+def _check_value_rules(run: Run, elem: Elem, tcode: str | None, item: Any, path: str, base: bool, out: list[Issue]) -> None:
+    if elem.fixed is not NOTHING and not equals_fixed(item, elem.fixed):
+        out.append(Issue("error", "value", "fixed-value", f"{path} must be exactly {show(elem.fixed)}{_profile_note(elem)}, but is {show(item)}.", path))
+    if elem.pattern is not NOTHING and not matches_pattern(item, elem.pattern):
+        out.append(Issue("error", "value", "pattern-value", f"{path} must match {show(elem.pattern)}{_profile_note(elem)}, but is {show(item)}.", path))
+    if elem.max_length and isinstance(item, str) and len(item) > elem.max_length:
+        out.append(Issue("error", "value", "max-length", f"{path} is {len(item)} characters long; at most {elem.max_length} are allowed.", path))
+    if elem.binding is not None and tcode:
+        out.extend(check_binding(elem.binding, tcode, item, path, run.checker))
+
+
+# ----------------------------------------------------------------------------- invariants
+
+
+def check_constraints(run: Run, elem: Elem, item: Any, tcode: str | None, path: str, base: bool, out: list[Issue]) -> None:
+    if not elem.constraints:
+        return
+    bundle = run.bundles[-1] if run.bundles else None
+    token = invariants.current_resolver.set(_resolver(run, bundle) if bundle else None)
+    try:
+        for constraint in elem.constraints:
+            if constraint.key in invariants.NATIVE_KEYS:
+                continue
+            if not base and run.defs.is_core_constraint(constraint.key):
+                continue
+            try:
+                ok = invariants.holds(constraint.expression, item, _fhirpath_type(elem, tcode), run.resource, run.root_resource)
+            except invariants.InvariantError as exc:
+                out.append(Issue("warning", "processing", "invariant-unevaluable", f"The invariant {constraint.key} could not be checked: {exc}.", path))
+                continue
+            if not ok:
+                severity = "error" if constraint.severity == "error" else "warning"
+                out.append(Issue(severity, "invariant", "invariant-failed", f"{constraint.key}: {constraint.human} (rule: {constraint.expression})", path))
+    finally:
+        invariants.current_resolver.reset(token)
+
+
+def _fhirpath_type(elem: Elem, tcode: str | None) -> str | None:
+    """The type fhirpathpy should give the value: backbone parts by their path (so that its
+    model knows their choice elements), datatypes by name; resources carry their own."""
+    if tcode in (None, "BackboneElement", "Element"):
+        return elem.path if "." in elem.path else None
+    return tcode
+
+
+def _resolver(run: Run, bundle: BundleIndex) -> Any:
+    full_url = run.full_urls[-1] if run.full_urls else None
+
+    def resolve(reference: str) -> dict[str, Any] | None:
+        found = bundle.resolve(reference, full_url)
+        return found[0] if found else None
+
+    return resolve
+
+
+# ----------------------------------------------------------------------------- extensions
+
+
+def _check_extension(run: Run, item: dict[str, Any], path: str, out: list[Issue]) -> None:
+    has_value = any(k.lstrip("_").startswith("value") for k in item)
+    if has_value == ("extension" in item):
+        what = "both a value and sub-extensions" if has_value else "neither a value nor sub-extensions"
+        out.append(Issue("error", "invariant", "extension-value", f"ext-1: {path} has {what}; an extension must have exactly one of them.", path))
+    url = item.get("url")
+    if not isinstance(url, str) or ("://" not in url and not url.startswith("urn:")):
+        return  # relative urls name the parts of a complex extension, checked by its definition
+    model = run.defs.structure(url)
+    if model is None:
+        out.append(Issue("warning", "not-found", "extension-unknown", f"The extension {url} is not known to this server; its content was not checked.", path))
+        return
+    if model.type != "Extension":
+        out.append(Issue("error", "structure", "extension-not-extension", f"{url} is a {model.type} definition, not an extension.", path))
+        return
+    walk_value(run, model.root, "Extension", item, None, path, False, out)
+
+
+def target_types(run: Run, target_profiles: tuple[str, ...]) -> set[str]:
+    types: set[str] = set()
+    for url in target_profiles:
+        model = run.defs.structure(url)
+        if model is not None:
+            types.add(model.type)
+        elif url.startswith(CORE_PREFIX) and url.count("/") == 5:
+            types.add(url[len(CORE_PREFIX):].split("|")[0])
+    return types

@@ -1,0 +1,122 @@
+"""Search over HTTP: searchset Bundles, links and paging, includes, POST _search, errors."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+
+@pytest.fixture()
+def seeded(fhir):
+    tag = uuid.uuid4().hex[:8]
+    pid = f"{tag}-p"
+    assert fhir.put(f"Patient/{pid}", json={"resourceType": "Patient", "id": pid,
+                                          "name": [{"family": f"Zed{tag}", "given": ["Amy"]}]}).status_code == 201
+    for n in range(5):
+        oid = f"{tag}-o{n}"
+        body = {"resourceType": "Observation", "id": oid, "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+                "subject": {"reference": f"Patient/{pid}"}, "valueQuantity": {"value": 60 + n}}
+        assert fhir.put(f"Observation/{oid}", json=body).status_code == 201
+    return tag, pid
+
+
+def test_search_type_returns_a_searchset(fhir, seeded):
+    tag, pid = seeded
+    response = fhir.get(f"Patient?name=zed{tag}")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/fhir+json")
+    body = response.json()
+    assert body["resourceType"] == "Bundle" and body["type"] == "searchset"
+    assert body["total"] == 1
+    entry = body["entry"][0]
+    assert entry["fullUrl"].endswith(f"/Patient/{pid}")
+    assert entry["search"]["mode"] == "match"
+    assert entry["resource"]["id"] == pid
+    assert any(link["relation"] == "self" for link in body["link"])
+
+
+def test_paging_follows_next_links(fhir, seeded):
+    tag, pid = seeded
+    body = fhir.get(f"Observation?patient={pid}&_count=2").json()
+    seen = [e["resource"]["id"] for e in body["entry"]]
+    pages = 1
+    while (nxt := next((link["url"] for link in body["link"] if link["relation"] == "next"), None)):
+        body = fhir.get(nxt).json()
+        seen += [e["resource"]["id"] for e in body["entry"]]
+        pages += 1
+    assert pages == 3
+    assert seen == [f"{tag}-o{n}" for n in range(5)]
+    prev = next(link["url"] for link in body["link"] if link["relation"] == "previous")
+    assert [e["resource"]["id"] for e in fhir.get(prev).json()["entry"]] == [f"{tag}-o2", f"{tag}-o3"]
+
+
+def test_include_entries_are_marked(fhir, seeded):
+    tag, pid = seeded
+    body = fhir.get(f"Observation?patient={pid}&_include=Observation:subject&_count=10").json()
+    modes = [(e["search"]["mode"], e["resource"]["resourceType"]) for e in body["entry"]]
+    assert modes.count(("match", "Observation")) == 5
+    assert modes.count(("include", "Patient")) == 1
+
+
+def test_post_search_reads_the_form(fhir, seeded):
+    tag, pid = seeded
+    response = fhir.post("Observation/_search", data={"patient": pid, "value-quantity": "gt62"},
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 200
+    assert sorted(e["resource"]["id"] for e in response.json()["entry"]) == [f"{tag}-o3", f"{tag}-o4"]
+
+
+def test_system_search_with_type(fhir, seeded):
+    tag, pid = seeded
+    body = fhir.get(f"?_type=Patient,Observation&_id={pid},{tag}-o1").json()
+    assert sorted(e["resource"]["id"] for e in body["entry"]) == [f"{tag}-o1", pid]
+
+
+def test_summary_count_and_elements(fhir, seeded):
+    tag, pid = seeded
+    body = fhir.get(f"Observation?patient={pid}&_summary=count").json()
+    assert body["total"] == 5 and not body.get("entry")
+    body = fhir.get(f"Observation?patient={pid}&_elements=status&_count=1").json()
+    resource = body["entry"][0]["resource"]
+    assert "status" in resource and "valueQuantity" not in resource
+    assert any(t.get("code") == "SUBSETTED" for t in resource["meta"]["tag"])
+
+
+def test_unknown_parameter_is_400_unless_lenient(fhir, seeded):
+    tag, pid = seeded
+    response = fhir.get(f"Patient?name=zed{tag}&shoe-size=44")
+    assert response.status_code == 400
+    outcome = response.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert "shoe-size" in outcome["issue"][0]["diagnostics"]
+    response = fhir.get(f"Patient?name=zed{tag}&shoe-size=44", headers={"Prefer": "handling=lenient"})
+    assert response.status_code == 200
+    body = response.json()
+    assert [e["search"]["mode"] for e in body["entry"]] == ["match", "outcome"]
+    assert body["entry"][1]["resource"]["issue"][0]["severity"] == "warning"
+
+
+@pytest.mark.parametrize("query", ["Patient?birthdate=xx2020", "Patient?birthdate=2020-02-30",
+                                   "Patient?gender:exact=male", "Observation?_sort=nonsense"])
+def test_bad_searches_are_400_with_an_outcome(fhir, query):
+    response = fhir.get(query)
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["code"] in {"invalid", "not-supported"}
+
+
+def test_conditional_create_uses_search(fhir):
+    tag = uuid.uuid4().hex[:8]
+    body = {"resourceType": "Patient", "identifier": [{"system": "urn:t", "value": tag}]}
+    first = fhir.post("Patient", json=body, headers={"If-None-Exist": f"identifier=urn:t|{tag}"})
+    second = fhir.post("Patient", json=body, headers={"If-None-Exist": f"identifier=urn:t|{tag}"})
+    assert first.status_code == 201 and second.status_code == 200
+    bad = fhir.post("Patient", json=body, headers={"If-None-Exist": "nonsense=1"})
+    assert bad.status_code == 400
+
+
+def test_absolute_reference_to_this_server_matches(fhir, seeded, base_url):
+    tag, pid = seeded
+    body = fhir.get(f"Observation?subject={base_url}/Patient/{pid}&_summary=count").json()
+    assert body["total"] == 5

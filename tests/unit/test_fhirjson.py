@@ -1,0 +1,43 @@
+"""Lossless JSON: decimals, key order, big integers, duplicates, encodings."""
+
+from __future__ import annotations
+
+import pytest
+
+from fhirsrv import fhirjson
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a":132.50,"b":[1.0e2,1E-3,0.000,-0.0],"c":{"z":1,"a":2}}',
+        '{"big":123456789012345678901234567890,"neg":-99999999999999999999}',
+        '{"s":"\\u00e9t\\u00e9","t":true,"n":null}',
+    ],
+)
+def test_round_trip_keeps_text(text):
+    assert fhirjson.dumps(fhirjson.loads(text)).decode() == text.replace('\\u00e9', "é")
+
+
+def test_decimal_is_a_decimal_with_its_text():
+    value = fhirjson.loads('{"v":132.50}')["v"]
+    assert value == fhirjson.FhirDecimal("132.5") and value.text == "132.50"
+
+
+@pytest.mark.parametrize(
+    "raw, reason",
+    [
+        (b'{"a":1,"a":2}', "duplicate"),
+        (b'{"a":NaN}', "NaN"),
+        (b'{"a":"\xc3\x28"}', "UTF-8"),
+        (b'{"a":', "malformed"),
+        (b"[" * 50000 + b"]" * 50000, "deeply"),
+    ],
+)
+def test_rejects_bad_json_with_a_reason(raw, reason):
+    with pytest.raises(fhirjson.JsonError, match=reason):
+        fhirjson.loads(raw)
+
+
+def test_bom_is_ignored():
+    assert fhirjson.loads("\ufeff{}".encode()) == {}
