@@ -11,6 +11,7 @@ from __future__ import annotations
 import psycopg
 from flask import Response
 
+from .. import security
 from ..errors import Conflict
 from ..store.transaction import PREFER_RETURN, BundleContext, process_bundle
 from .checks import validate_for_write
@@ -22,7 +23,7 @@ def context() -> BundleContext:
     svc = services()
     mode = prefer("return")
     return BundleContext(
-        store=svc.store,
+        store=security.guard(svc.store, security.current()),
         model=svc.model,
         base=base_url(),
         validate=validate_for_write,

@@ -29,11 +29,13 @@ from .enforce import (
     authorize_patient,
     authorize_read,
     authorize_write,
+    exact_in_sql,
     filter_visible,
     refuse_protected,
     require_scope,
     restrict_sql,
 )
+from .guard import guard
 from .middleware import install
 
 
@@ -51,5 +53,6 @@ def current() -> AccessContext:
 
 __all__ = [
     "AccessContext", "DEVELOPMENT", "Forbidden", "Professional", "authorize_patient", "authorize_read",
-    "authorize_write", "current", "filter_visible", "install", "refuse_protected", "require_scope", "restrict_sql",
+    "authorize_write", "current", "exact_in_sql", "filter_visible", "guard", "install", "refuse_protected",
+    "require_scope", "restrict_sql",
 ]

@@ -145,6 +145,13 @@ def filter_visible(ctx: AccessContext, results: Iterable[Stored], cur: Cursor | 
     return kept
 
 
+def exact_in_sql(ctx: AccessContext) -> bool:
+    """True when :func:`restrict_sql` alone decides what a search may return (development or
+    a patient's token): then counts and paging are exact. Otherwise pages are post-filtered
+    by :func:`filter_visible` and a total would count what the caller may not see."""
+    return ctx.development or ctx.patient is not None
+
+
 def restrict_sql(ctx: AccessContext, column: str = "patient_id") -> tuple[str, list[Any]]:
     """A SQL condition (and its parameters) search ANDs into its WHERE clause.
 
@@ -155,7 +162,8 @@ def restrict_sql(ctx: AccessContext, column: str = "patient_id") -> tuple[str, l
     """
     if ctx.development or ctx.patient is None:
         return "TRUE", []
-    return f"({column} = %s OR {column} IS NULL)", [ctx.patient]
+    rtype_column = column.rpartition(".")[0] + ".rtype" if "." in column else "rtype"
+    return (f"({column} = %s OR ({column} IS NULL AND {rtype_column} <> '{AUDIT_TYPE}'))", [ctx.patient])
 
 
 # -- writes ---------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ TOTAL_COUNT_CAP = 1000
 MAX_INCLUDES = 1000
 MAX_INCLUDE_ROUNDS = 4
 FIND_IDS_LIMIT = 100
-_COLUMNS = "r.rtype, r.id, r.version, r.last_updated, r.body::text, r.rid"
+_COLUMNS = "r.rtype, r.id, r.version, r.last_updated, r.body::text, r.rid, r.patient_id"
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class Match:
     last_updated: datetime
     body: str  # exact stored JSON text
     rid: int
+    patient_id: str | None = None  # the compartment owner: what access control decides on
 
 
 @dataclass
@@ -65,10 +66,17 @@ def where_clause(request: SearchRequest, builder: SqlBuilder) -> tuple[str, list
     return " AND ".join(parts), params
 
 
-def execute(conn: Any, request: SearchRequest, page_size: int = 20, max_page_size: int = 1000) -> SearchResult:
-    """One page of matches (plus includes), in the caller's transaction or connection."""
+def execute(conn: Any, request: SearchRequest, page_size: int = 20, max_page_size: int = 1000,
+            restrict: tuple[str, list[Any]] | None = None) -> SearchResult:
+    """One page of matches (plus includes), in the caller's transaction or connection.
+
+    ``restrict`` is an access-control condition on alias ``r`` ANDed into the match query
+    (``fhirsrv.security.restrict_sql``)."""
     builder = SqlBuilder()
     where, params = where_clause(request, builder)
+    if restrict is not None:
+        where = f"{where} AND {restrict[0]}"
+        params = [*params, *restrict[1]]
     count = min(request.count if request.count is not None else page_size, max_page_size)
     result = SearchResult(total=None, page_size=count, ignored=list(request.ignored))
     if request.summary == "count" or count == 0:
@@ -94,8 +102,8 @@ def execute(conn: Any, request: SearchRequest, page_size: int = 20, max_page_siz
     ).fetchall()
     has_next = len(rows) > count
     rows = rows[:count]
-    snapshot = request.snapshot if request.snapshot is not None else (rows[0][6] if rows else None)
-    result.matches = [Match(*row[:6]) for row in rows]
+    snapshot = request.snapshot if request.snapshot is not None else (rows[0][7] if rows else None)
+    result.matches = [Match(*row[:7]) for row in rows]
     if has_next and snapshot is not None:
         result.next_page = f"{request.offset + count}.{snapshot}"
     if request.offset > 0:
