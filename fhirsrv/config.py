@@ -86,6 +86,7 @@ class Settings:
     )
     break_glass: bool = True  # FHIRSRV_BREAK_GLASS: honour the X-Break-Glass header (always audited)
     exclusion_blocks_break_glass: bool = True  # FHIRSRV_EXCLUSION_BLOCKS_BREAK_GLASS
+    audit_reads: str = "async"  # FHIRSRV_AUDIT_READS: async (batched writer) | sync (before the response)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -116,6 +117,7 @@ class Settings:
             policy_rules=_env_list("FHIRSRV_POLICY_RULES", cls.policy_rules),
             break_glass=_env_bool("FHIRSRV_BREAK_GLASS", True),
             exclusion_blocks_break_glass=_env_bool("FHIRSRV_EXCLUSION_BLOCKS_BREAK_GLASS", True),
+            audit_reads=os.environ.get("FHIRSRV_AUDIT_READS", "async").strip().lower() or "async",
         )
 
     def with_(self, **changes: object) -> Settings:

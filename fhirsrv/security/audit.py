@@ -6,13 +6,16 @@ becomes AuditEvent(s) exactly once:
 
 * for a **write**, inside the very database transaction that stores the data (a commit hook
   of ``Services.transaction()``): the data and its audit trail commit or roll back together;
-* for a granted **read / vread**, inside the read's transaction too (it saves a transaction);
-* for everything else (search, history, operation, a refusal, a write that failed), right
-  after the response is built, in a short transaction of its own.
+* for everything else (read, search, history, operation, a refusal, a write that failed),
+  built when the response is, then stored by the batched background writer
+  (:mod:`.audit_writer`, FHIRSRV_AUDIT_READS=async, the default) — or, with
+  FHIRSRV_AUDIT_READS=sync, before the response leaves (a granted read / vread inside the
+  read's own transaction, the rest in a short transaction of its own).
 
-Audit commits of reads and refusals are asynchronous (``synchronous_commit = off``): a
-crash may lose the last fraction of a second of read audit, never a write's. If the audit
-cannot be written at all the client gets a 500 instead of the data (fail closed).
+Read and refusal audit commits are asynchronous either way (``synchronous_commit = off``):
+a crash may lose the last fraction of a second of them, never a write's audit. When the
+audit cannot be stored the server answers 500 (sync) or 503 (async backlog) instead of
+serving data it could not audit (fail closed).
 
 BALP (https://profiles.ihe.net/ITI/BALP/) shapes the event: ``type`` rest, ``subtype`` the
 RESTful interaction, client agent = Source Role ID (DCM 110153), server = Destination Role
@@ -94,7 +97,8 @@ def mark_write() -> None:
 
 
 def mark_read_decided() -> None:
-    """read / vread: the access is decided; the audit may join the read's own transaction."""
+    """read / vread: the access is decided; with synchronous read audit, the AuditEvent may
+    join the read's own transaction (one transaction instead of two)."""
     rec = record()
     if rec is not None and rec.interaction in ("read", "vread"):
         rec.with_read = True
@@ -110,7 +114,7 @@ def note_failure(text: str) -> None:
 def before_commit(cur: Any) -> None:
     """Commit hook of Services.transaction(): a write's audit joins the write's transaction."""
     rec = record()
-    if rec is None or rec.written or not (rec.durable or rec.with_read):
+    if rec is None or rec.written or not (rec.durable or (rec.with_read and not _asynchronous())):
         return
     if not rec.durable:
         cur.execute("SET LOCAL synchronous_commit TO OFF")
@@ -123,22 +127,34 @@ def after_request(status: int) -> None:
     if rec is None:
         return
     services = current_app.extensions["fhirsrv"]
+    if rec.written and status >= 400 and rec.in_transaction:
+        # the write's transaction failed after the hook ran: did its audit commit?
+        with services.pool.connection() as conn:
+            found = conn.execute("SELECT count(*) FROM resource WHERE rtype = 'AuditEvent' AND id = ANY(%s)",
+                                 (rec.in_transaction,)).fetchone()[0]
+        rec.written = found > 0
+    if rec.written:
+        return
+    if _asynchronous():
+        current_app.extensions["fhirsrv.security"].audit_writer.submit(_events(rec, status))
+        rec.written = True
+        return
     with services.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-        if rec.written and status >= 400 and rec.in_transaction:
-            # the write's transaction failed after the hook ran: did its audit commit?
-            cur.execute("SELECT count(*) FROM resource WHERE rtype = 'AuditEvent' AND id = ANY(%s)",
-                        (rec.in_transaction,))
-            rec.written = cur.fetchone()[0] > 0
-        if rec.written:
-            return
         cur.execute("SET LOCAL synchronous_commit TO OFF")
         _store(cur, rec, status)
 
 
+def _asynchronous() -> bool:
+    return current_app.extensions["fhirsrv"].settings.audit_reads == "async"
+
+
+def _events(rec: AuditRecord, status: int) -> list[dict[str, Any]]:
+    return [build_event(rec, status, patient) for patient in rec.patients or [None]]
+
+
 def _store(cur: Any, rec: AuditRecord, status: int) -> list[str]:
     store = current_app.extensions["fhirsrv"].store
-    ids = [store.create(cur, "AuditEvent", build_event(rec, status, patient))[0].id
-           for patient in rec.patients or [None]]
+    ids = [store.create(cur, "AuditEvent", event)[0].id for event in _events(rec, status)]
     rec.written = True
     return ids
 

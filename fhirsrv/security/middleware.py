@@ -26,6 +26,7 @@ from ..config import Settings
 from ..errors import FhirError, operation_outcome
 from ..rest.http import fhir_response
 from . import audit, context
+from .audit_writer import AuditWriter
 from .clients import Client, load_clients
 from .enforce import Forbidden, authorize_patient
 from .facts import LocalFhirFacts
@@ -47,6 +48,7 @@ class SecurityServices:
     tokens: TokenService
     clients: dict[str, Client]
     policy: Policy
+    audit_writer: AuditWriter
 
     @property
     def rule_names(self) -> list[str]:
@@ -76,7 +78,10 @@ def install(app: Flask, settings: Settings) -> SecurityServices:
         policy=build_policy(settings.policy_rules, consent=facts, links=facts, exclusions=facts,
                             break_glass=settings.break_glass,
                             exclusion_blocks_break_glass=settings.exclusion_blocks_break_glass),
+        audit_writer=AuditWriter(app.extensions["fhirsrv"]),
     )
+    if settings.audit_reads not in {"async", "sync"}:
+        raise ValueError(f"FHIRSRV_AUDIT_READS must be async or sync, got {settings.audit_reads!r}")
     app.extensions["fhirsrv.security"] = security
     app.register_blueprint(blueprint(settings.base_path))
     app.extensions["fhirsrv"].commit_hooks.append(audit.before_commit)
@@ -132,6 +137,9 @@ def _before_request() -> None:
     if not security.settings.auth_enabled:
         context.set_current(context.DEVELOPMENT)
         return
+    if security.audit_writer.overloaded:
+        raise FhirError("the audit trail cannot be stored at the moment, so no data is served; retry shortly",
+                        status=503, code="transient", headers={"Retry-After": "5"})
     op = view_args.get("op")
     record = audit.AuditRecord(interaction, view_args.get("rtype"), view_args.get("rid"),
                                op[1:] if op else None, request.query_string.decode("utf-8", "replace"))

@@ -142,10 +142,11 @@ def api(secure_base: str) -> Iterator[SecureClient]:
 
 
 @pytest.fixture()
-def audit_events(conninfo: str):
-    """AuditEvents written for one request (found by its X-Request-Id)."""
+def audit_events(conninfo: str, secure_app):
+    """AuditEvents written for one request (found by its X-Request-Id), once the writer is idle."""
 
     def find(response: requests.Response) -> list[dict[str, Any]]:
+        assert secure_app.extensions["fhirsrv.security"].audit_writer.flush()
         with psycopg.connect(conninfo) as conn:
             rows = conn.execute(
                 "SELECT body::text FROM resource WHERE rtype = 'AuditEvent' AND body::text LIKE %s",

@@ -1,0 +1,98 @@
+"""A background writer for the audit of reads, searches, operations and refusals.
+
+Storing an AuditEvent costs an INSERT plus its search-index rows; done inside every read it
+would double a read's latency. With ``FHIRSRV_AUDIT_READS=async`` (the default) the request
+builds its AuditEvent(s) and hands them to this writer, which stores whatever has queued
+up in one transaction (``synchronous_commit = off``): a few hundred events cost about what
+one did. The trade-off, stated in docs/security.md: events still queued when the process
+dies are lost (the same window an asynchronous commit already has), and if the database
+refuses the audit for a while the server stops answering (503) rather than serve unaudited
+data. Writes never come here: their audit is in their own transaction.
+
+One writer thread per process, started on first use (gunicorn forks workers after the
+application is built, and threads do not survive a fork).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from typing import Any
+
+_log = logging.getLogger("fhirsrv.security.audit")
+
+BATCH = 500
+MAX_PENDING = 20_000
+
+
+class AuditWriter:
+    def __init__(self, services: Any) -> None:
+        self.services = services
+        self.healthy = True
+        self._queue: queue.Queue[list[dict[str, Any]]] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._lock = threading.Lock()
+
+    def submit(self, events: list[dict[str, Any]]) -> None:
+        self._ensure_thread()
+        self._queue.put(events)
+
+    @property
+    def overloaded(self) -> bool:
+        return not self.healthy or self._queue.qsize() > MAX_PENDING
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every submitted event is stored (tests, shutdown); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.002)
+        return True
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                if self._pid != os.getpid():
+                    self._queue = queue.Queue()  # a forked child does not inherit the parent's backlog
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="fhirsrv-audit", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            items = [self._queue.get()]
+            while len(items) < BATCH:
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self._write_with_retry([event for item in items for event in item])
+            for _ in items:
+                self._queue.task_done()
+
+    def _write_with_retry(self, events: list[dict[str, Any]]) -> None:
+        delay = 0.1
+        while True:
+            try:
+                self._write(events)
+                self.healthy = True
+                return
+            except Exception:
+                self.healthy = False
+                _log.exception("could not store %d audit events; retrying in %.1f s", len(events), delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def _write(self, events: list[dict[str, Any]]) -> None:
+        store = self.services.store
+        with self.services.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.execute("SET LOCAL synchronous_commit TO OFF")
+            for event in events:
+                store.create(cur, "AuditEvent", event)
