@@ -15,6 +15,7 @@ application is built, and threads do not survive a fork).
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import queue
@@ -64,6 +65,7 @@ class AuditWriter:
                 self._pid = os.getpid()
                 self._thread = threading.Thread(target=self._run, name="fhirsrv-audit", daemon=True)
                 self._thread.start()
+                atexit.register(self.flush, 5.0)  # a worker that exits normally drains its queue
 
     def _run(self) -> None:
         while True:
