@@ -209,3 +209,37 @@ def test_hostile_client_assertions(api, keys):
             "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
             "client_assertion": assertion}, timeout=10)
         assert response.status_code in (400, 401, 413), (claims.get("jti", "")[:10], response.status_code)
+
+
+_json_leaf = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=20))
+_json = st.recursive(_json_leaf, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)), max_leaves=20)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fuzz_every_route_of_the_url_table(api, admin, stored_count, data):
+    """A generator over the URL table (the same table the OpenAPI document is built from):
+    any method, any segment values, any query and any JSON body -> never a 5xx."""
+    from urllib.parse import quote
+
+    from fhirsrv.rest.routes import ROUTES
+
+    route = data.draw(st.sampled_from(ROUTES))
+    method = data.draw(st.sampled_from(route.methods))
+    segment = st.one_of(st.sampled_from(["Patient", "Observation", "AuditEvent", "Consent", "x", "1"]),
+                        st.text(min_size=1, max_size=30))
+    url = route.rule
+    for name, strategy in (("<rtype>", segment), ("<rid>", segment), ("<vid>", segment),
+                           ("<op:op>", st.sampled_from(["$validate", "$lookup", "$x", "$summary"]))):
+        if name in url:
+            url = url.replace(name, quote(data.draw(strategy), safe="$"))
+    params = data.draw(st.dictionaries(st.text(min_size=1, max_size=12), st.text(max_size=30), max_size=3))
+    body = data.draw(_json) if method in ("POST", "PUT") else None
+    if isinstance(body, dict) and data.draw(st.booleans()):
+        body["resourceType"] = data.draw(st.sampled_from(["Patient", "AuditEvent", "Bundle", "Parameters"]))
+    response = api.call(method, url.lstrip("/") or "", admin, params=params,
+                        json=body if body is not None else None)
+    assert response.status_code < 500, (method, url, params, response.status_code, response.text[:300])
+    if response.status_code >= 400:
+        assert response.json()["resourceType"] == "OperationOutcome"
