@@ -10,3 +10,9 @@ CREATE TABLE security_seen_jti (
 );
 
 CREATE INDEX security_seen_jti_expiry ON security_seen_jti (expires_at);
+
+-- The access facts of one patient (informed consent, exclusions: Consent; therapeutic
+-- relationships: CareTeam) are read on every access decision. A partial index holding only
+-- those rows keeps that lookup small however many other resources the patient has.
+CREATE INDEX resource_access_facts ON resource (patient_id, rtype)
+    WHERE current AND NOT deleted AND rtype IN ('Consent', 'CareTeam');
