@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import orjson
 from flask import current_app
@@ -31,6 +31,18 @@ SENSITIVE_CODES = frozenset({"PSY", "PSYTHPN", "HIV", "SUD", "ETH", "SDV", "SEX"
 SENSITIVE_READERS = frozenset({"gp", "specialist"})  # plus the patient themself
 AUDIT_TYPE = "AuditEvent"
 PROTECTED_TYPES = frozenset({AUDIT_TYPE})  # written by the server only
+
+
+class StoredLike(Protocol):
+    """What the checks read of a stored resource (``Stored``, search's ``Match``)."""
+
+    rtype: str
+    id: str
+    body: str | None
+    patient_id: str | None
+
+
+S = TypeVar("S", bound=StoredLike)
 
 
 class Forbidden(FhirError):
@@ -99,7 +111,7 @@ def _may_see_sensitive(ctx: AccessContext) -> bool:
     return ctx.user is not None and ctx.user.role in SENSITIVE_READERS
 
 
-def visible(ctx: AccessContext, stored: Stored, cur: Cursor | None = None) -> tuple[bool, str]:
+def visible(ctx: AccessContext, stored: StoredLike, cur: Cursor | None = None) -> tuple[bool, str]:
     """(may ``ctx`` see this stored resource, why not) — the one place the read rules live."""
     if ctx.development:
         return True, ""
@@ -122,7 +134,7 @@ def visible(ctx: AccessContext, stored: Stored, cur: Cursor | None = None) -> tu
     return True, ""
 
 
-def authorize_read(ctx: AccessContext, stored: Stored, cur: Cursor | None = None) -> None:
+def authorize_read(ctx: AccessContext, stored: StoredLike, cur: Cursor | None = None) -> None:
     """read / vread / instance history: 403 unless the caller may see ``stored``."""
     if stored.patient_id is not None:
         audit.note_patient(stored.patient_id)
@@ -132,11 +144,15 @@ def authorize_read(ctx: AccessContext, stored: Stored, cur: Cursor | None = None
     audit.mark_read_decided()
 
 
-def filter_visible(ctx: AccessContext, results: Iterable[Stored], cur: Cursor | None = None) -> list[Stored]:
+def filter_visible(ctx: AccessContext, results: Iterable[S], cur: Cursor | None = None) -> list[S]:
     """The results the caller may see (search, _include, history, $summary, $everything)."""
     if ctx.development:
         return list(results)
-    kept: list[Stored] = []
+    results = list(results)
+    prefetch = getattr(_security().facts, "prefetch", None)
+    if prefetch is not None and cur is not None and ctx.patient is None:
+        prefetch(cur, [s.patient_id for s in results if s.patient_id is not None])
+    kept: list[S] = []
     for stored in results:
         if visible(ctx, stored, cur)[0]:
             kept.append(stored)

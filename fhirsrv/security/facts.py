@@ -156,26 +156,33 @@ class LocalFhirFacts:
     """ConsentService, TherapeuticLinkService and ExclusionService over the stored resources."""
 
     def facts(self, cur: Cursor, patient_id: str) -> PatientFacts:
-        cache: dict[str, PatientFacts] | None = None
-        if has_request_context():
+        cache = g.setdefault("fhirsrv_facts", {}) if has_request_context() else {}
+        if patient_id not in cache:
+            self.prefetch(cur, [patient_id], cache)
+        return cache[patient_id]
+
+    def prefetch(self, cur: Cursor, patient_ids: list[str], cache: dict[str, PatientFacts] | None = None) -> None:
+        """Load the facts of several patients in one query (a search page spans many)."""
+        if cache is None:
+            if not has_request_context():
+                return
             cache = g.setdefault("fhirsrv_facts", {})
-            if patient_id in cache:
-                return cache[patient_id]
-        found = PatientFacts()
+        wanted = [p for p in dict.fromkeys(patient_ids) if p not in cache]
+        if not wanted:
+            return
+        for patient_id in wanted:
+            cache[patient_id] = PatientFacts()
         cur.execute(
-            "SELECT rtype, id, body::text FROM resource WHERE patient_id = %s AND current AND NOT deleted"
-            " AND rtype IN ('Consent', 'CareTeam')",
-            (patient_id,),
+            "SELECT patient_id, rtype, id, body::text FROM resource WHERE patient_id = ANY(%s) AND current"
+            " AND NOT deleted AND rtype IN ('Consent', 'CareTeam')",
+            (wanted,),
         )
-        for rtype, ident, body in cur.fetchall():
+        for patient_id, rtype, ident, body in cur.fetchall():
             resource = orjson.loads(body)
             if rtype == "Consent":
-                found.consents.append(resource)
+                cache[patient_id].consents.append(resource)
             else:
-                found.care_teams.append((ident, resource))
-        if cache is not None:
-            cache[patient_id] = found
-        return found
+                cache[patient_id].care_teams.append((ident, resource))
 
     def consent_active(self, cur: Cursor, patient_id: str, at: datetime) -> bool:
         return self.facts(cur, patient_id).consent_active(at)

@@ -49,6 +49,7 @@ class SecurityServices:
     clients: dict[str, Client]
     policy: Policy
     audit_writer: AuditWriter
+    facts: Any  # the access-facts provider(s) the policy reads (LocalFhirFacts by default)
 
     @property
     def rule_names(self) -> list[str]:
@@ -79,6 +80,7 @@ def install(app: Flask, settings: Settings) -> SecurityServices:
                             break_glass=settings.break_glass,
                             exclusion_blocks_break_glass=settings.exclusion_blocks_break_glass),
         audit_writer=AuditWriter(app.extensions["fhirsrv"]),
+        facts=facts,
     )
     if settings.audit_reads not in {"async", "sync"}:
         raise ValueError(f"FHIRSRV_AUDIT_READS must be async or sync, got {settings.audit_reads!r}")
