@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response
+import psycopg
+from flask import Flask, Response, request
 from flask_smorest import Api, Blueprint
 from werkzeug.exceptions import HTTPException
 
-from . import __version__, security
+from . import __version__, security, web
 from .config import Settings
 from .errors import FhirError, operation_outcome
 from .fhirjson import JsonError
@@ -67,6 +68,19 @@ def _install_error_handlers(app: Flask) -> None:
             headers["Allow"] = ", ".join(exc.valid_methods)
         return _outcome_response(status, _HTTP_ISSUE_CODES.get(status, "processing"), text, headers)
 
+    @app.errorhandler(psycopg.DataError)
+    def on_data_error(exc: psycopg.DataError) -> Response:
+        # Input that slipped past the checks and that Postgres refuses (a value out of range,
+        # an impossible date): the client's fault, so a 400, never a 500.
+        _log.warning("database refused a value from the request: %s", exc.__class__.__name__)
+        return _outcome_response(400, "invalid", "a value in the request is out of range or malformed")
+
+    @app.before_request
+    def refuse_nul_in_url() -> Response | None:
+        if b"%00" in request.query_string or b"\x00" in request.query_string or "\x00" in request.path:
+            return _outcome_response(400, "invalid", "NUL characters are not allowed in the URL")
+        return None
+
     @app.errorhandler(Exception)
     def on_unexpected(exc: Exception) -> Response:
         _log.exception("unexpected error while handling a request")
@@ -76,14 +90,17 @@ def _install_error_handlers(app: Flask) -> None:
 def _mount_fhir_api(app: Flask, api: Api, settings: Settings) -> None:
     from .operations import catalogue  # noqa: F401  (registers every operation module)
     from .rest.routes import ROUTES, OperationConverter
+    from .web.openapi import OpenApiDescriber
 
     app.url_map.converters["op"] = OperationConverter
     api.register_converter(OperationConverter, lambda _c: {"type": "string", "pattern": OperationConverter.regex})
     blueprint = Blueprint("fhir", __name__, url_prefix=settings.base_path,
                           description="The FHIR R4 RESTful API (application/fhir+json)")
+    describer = OpenApiDescriber(api, settings)  # OpenAPI docs generated from ROUTES and the operation registry
     for route in ROUTES:
-        blueprint.route(route.rule, methods=list(route.methods), endpoint=route.endpoint)(route.view)
+        blueprint.route(route.rule, methods=list(route.methods), endpoint=route.endpoint)(describer.view(route))
     api.register_blueprint(blueprint)
+    describer.install(app)
 
 
 def create_app(
@@ -110,5 +127,6 @@ def create_app(
     api = Api(app)
     _mount_fhir_api(app, api, settings)
     security.install(app, settings)
+    web.init_app(app, settings)  # the validator page, the landing page and /docs
     _install_error_handlers(app)
     return app

@@ -96,6 +96,12 @@ def cmd_validate(args: argparse.Namespace, rest: list[str]) -> int:
     return run(rest)
 
 
+def cmd_import(rest: list[str]) -> int:
+    from .importer.cli import run
+
+    return run(rest)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fhirsrv", description="FHIR R4 server for patient summaries")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -107,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("migrate", help="apply pending migrations (safe to run twice)")
     sub.add_parser("validate", help="validate FHIR JSON files (see fhirsrv validate --help)", add_help=False)
+    sub.add_parser("import", help="load Bundles, resources and NDJSON (see fhirsrv import --help)", add_help=False)
     sub.add_parser("token", help="mint development tokens and client keys (see fhirsrv token --help)",
                    add_help=False)
     return parser
@@ -120,6 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .security.cli import run as token_run
 
         return token_run(argv[1:])
+    if argv and argv[0] == "import":
+        return cmd_import(argv[1:])
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     if args.command == "serve":

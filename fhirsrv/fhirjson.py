@@ -13,6 +13,7 @@ silent "last one wins" would store something other than what the sender believed
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -49,6 +50,8 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 _INT64 = 2**63
+# \u0000 preceded by an even number of backslashes (an odd number escapes the backslash itself)
+_ESCAPED_NUL = re.compile(r"(?:^|[^\\])(?:\\\\)*\\u0000")
 
 
 def _parse_int(text: str) -> int | FhirDecimal:
@@ -76,6 +79,8 @@ def loads(data: bytes | str) -> Any:
         text = data
     if text.startswith("\ufeff"):
         text = text[1:]
+    if "\x00" in text or ("\\u0000" in text and _ESCAPED_NUL.search(text)):
+        raise JsonError("NUL characters (\\u0000) are not allowed in FHIR content")
     try:
         value = _decoder.decode(text)
     except JsonError:

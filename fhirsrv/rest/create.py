@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, request
 
 from .. import security
+from ..documents.rest import create_document, is_document
 from .checks import known_type, validate_for_write
 from .conditional import single_match
 from .http import check_accept, read_resource_body, services, write_response
@@ -14,6 +15,8 @@ def create(rtype: str) -> Response:
     known_type(rtype)
     check_accept()
     resource = read_resource_body(rtype)
+    if is_document(rtype, resource):
+        return create_document(resource)  # validated against its document profile there
     validate_for_write(resource)
     condition = request.headers.get("If-None-Exist")
     svc = services()

@@ -31,11 +31,12 @@ from .enforce import (
     authorize_write,
     exact_in_sql,
     filter_visible,
+    may_see,
     refuse_protected,
     require_scope,
     restrict_sql,
 )
-from .guard import guard
+from .guard import guard, guard_services
 from .middleware import install
 
 
@@ -53,6 +54,6 @@ def current() -> AccessContext:
 
 __all__ = [
     "AccessContext", "DEVELOPMENT", "Forbidden", "Professional", "authorize_patient", "authorize_read",
-    "authorize_write", "current", "exact_in_sql", "filter_visible", "guard", "install", "refuse_protected",
+    "authorize_write", "current", "exact_in_sql", "filter_visible", "guard", "guard_services", "install", "may_see", "refuse_protected",
     "require_scope", "restrict_sql",
 ]

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 import orjson
-from flask import current_app
+from flask import current_app, g, has_request_context
 
 from ..errors import FhirError
 from ..store.repository import Stored
@@ -134,6 +135,20 @@ def visible(ctx: AccessContext, stored: StoredLike, cur: Cursor | None = None) -
     return True, ""
 
 
+@dataclass(frozen=True)
+class _View:
+    rtype: str
+    id: str
+    body: str | None
+    patient_id: str | None
+
+
+def may_see(ctx: AccessContext, rtype: str, rid: str, text: str | None, patient_id: str | None,
+            cur: Cursor | None = None) -> bool:
+    """:func:`visible` for code holding the parts rather than a stored row (document assembly)."""
+    return ctx.development or visible(ctx, _View(rtype, rid, text, patient_id), cur)[0]
+
+
 def authorize_read(ctx: AccessContext, stored: StoredLike, cur: Cursor | None = None) -> None:
     """read / vread / instance history: 403 unless the caller may see ``stored``."""
     if stored.patient_id is not None:
@@ -218,9 +233,12 @@ def authorize_write(ctx: AccessContext, rtype: str, resource: dict[str, Any] | N
             audit.note_patient(p)
         return
     purpose = _write_purpose(ctx, rtype, resource, existing)
+    registered = _registered_here()
     for patient_id in patients:
         if rtype == "Patient" and existing is None and not _exists(patient_id, cur):
-            audit.note_patient(patient_id)  # registering a new patient: no data to protect yet
+            registered.add(patient_id)  # registering a new patient: no data to protect yet
+        if patient_id in registered:  # its content, written in the request that registers it
+            audit.note_patient(patient_id)
             continue
         authorize_patient(ctx, patient_id, cur, purpose)
     if rtype in ("Consent", "CareTeam"):
@@ -240,6 +258,11 @@ def _write_purpose(ctx: AccessContext, rtype: str, resource: dict[str, Any] | No
     if rtype == "CareTeam":
         return "link"
     return "write"
+
+
+def _registered_here() -> set[str]:
+    """Patients this request registered (a document for a patient new to the server)."""
+    return g.setdefault("fhirsrv_registered_patients", set()) if has_request_context() else set()
 
 
 def _exists(patient_id: str, cur: Cursor | None) -> bool:

@@ -62,3 +62,18 @@ class GuardedStore:
 
 def guard(store: ResourceStore, ctx: AccessContext) -> GuardedStore:
     return GuardedStore(store, ctx)
+
+
+class GuardedServices:
+    """``Services`` with the guarded store, for code that takes the services (document ingest)."""
+
+    def __init__(self, services: Any, ctx: AccessContext) -> None:
+        self._services = services
+        self.store = GuardedStore(services.store, ctx)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._services, name)
+
+
+def guard_services(services: Any, ctx: AccessContext) -> GuardedServices:
+    return GuardedServices(services, ctx)

@@ -16,7 +16,7 @@ from typing import Any
 
 from fhirpathpy.parser import parse
 
-ITERATING = frozenset({"where", "all", "select", "exists", "repeat", "aggregate"})
+ITERATING = frozenset({"where", "all", "select", "exists", "repeat", "aggregate", "trace"})
 CONTEXT_CONSTANTS = frozenset({"resource", "rootResource", "context"})
 
 

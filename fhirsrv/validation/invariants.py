@@ -82,6 +82,39 @@ USER_FUNCTIONS: dict[str, dict[str, Any]] = {
     "matchesFull": {"fn": _matches_full, "arity": {1: ["String"]}},
 }
 
+# FHIR primitives are implicitly System values (FHIRPath "Models" section; R4 fhirpath.html
+# §2.1.9): ``answer is Boolean`` must hold for a FHIR ``boolean`` (core invariant que-7),
+# but fhirpathpy compares FHIR.boolean with Boolean literally. Teach its TypeInfo the mapping.
+_SYSTEM_OF_PRIMITIVE = {
+    "boolean": "Boolean", "string": "String", "code": "String", "id": "String", "uri": "String",
+    "url": "String", "canonical": "String", "oid": "String", "uuid": "String", "markdown": "String",
+    "base64Binary": "String", "integer": "Integer", "positiveInt": "Integer", "unsignedInt": "Integer",
+    "decimal": "Decimal", "date": "Date", "dateTime": "DateTime", "instant": "DateTime", "time": "Time",
+}
+
+
+def _install_primitive_mapping() -> None:
+    from fhirpathpy.engine.nodes import TypeInfo
+
+    if getattr(TypeInfo.is_, "_fhirsrv", False):
+        return
+    original = TypeInfo.is_
+
+    def is_(self: Any, other: Any) -> bool:
+        if original(self, other):
+            return True
+        return (
+            isinstance(other, TypeInfo)
+            and other.namespace in (None, TypeInfo.System)
+            and self.namespace == TypeInfo.FHIR
+            and _SYSTEM_OF_PRIMITIVE.get(self.name) == other.name
+        )
+
+    is_._fhirsrv = True  # type: ignore[attr-defined]
+    TypeInfo.is_ = is_
+
+
+_install_primitive_mapping()
 _R4 = models["r4"]
 _OPTIONS = {"userInvocationTable": USER_FUNCTIONS, "traceFn": lambda *args: None}
 _compiled: dict[str, Callable[..., list[Any]] | InvariantError] = {}

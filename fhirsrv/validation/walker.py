@@ -207,24 +207,25 @@ def walk_complex(run: Run, elem: Elem, tcode: str | None, data: Any, path: str, 
         if base:
             out.append(Issue("error", "structure", "json-type", f"{path} must be a JSON object ({tcode or 'element'}), not {json_kind(data)}.", path))
         return None
-    if base and (not data or (is_resource and len(data) == 1)):
+    if base and not data:
         out.append(Issue("error", "structure", "empty-element", f"{path} is empty; an element must have a value or children (omit it instead).", path))
     index, type_root = child_index(run, elem, tcode, base)
     if index is None:
         return type_root
+    primitives = run.defs.primitives
     present: set[int] = set()
     choice_seen: dict[str, str] = {}
     for key, value in data.items():
         ext = None
         if key[:1] == "_":
             stem = key[1:]
-            if stem in data:
-                continue
             entry = index.get(stem)
-            if entry is None or (entry[1] or _single_type(entry[0])) not in run.defs.primitives:
+            if entry is None or (entry[1] or _single_type(entry[0])) not in primitives:
                 if base:
                     out.append(Issue("error", "structure", "unknown-element", f"Unknown element {key!r}: {stem!r} is not a primitive element of {tcode or elem.path}.", f"{path}.{key}"))
                 continue
+            if stem in data:
+                continue  # walked together with its value
             key, ext, value = stem, value, None
         else:
             entry = index.get(key)
@@ -236,7 +237,7 @@ def walk_complex(run: Run, elem: Elem, tcode: str | None, data: Any, path: str, 
                 else:
                     _check_disallowed_choice(index, key, path, out)
                 continue
-            ext = data.get("_" + key)
+            ext = data.get("_" + key) if (entry[1] or _single_type(entry[0])) in primitives else None
         child, ctype = entry
         if ctype and (child.choice or child.slice_name):
             stem = child.json_name

@@ -90,3 +90,10 @@ def test_body_too_large_is_413(fhir):
 def test_invalid_id_in_url_is_rejected(fhir):
     response = fhir.put("Patient/bad$id", data='{"resourceType":"Patient","id":"bad$id"}')
     assert 400 <= response.status_code < 500
+
+
+def test_nul_in_query_or_body_is_400(fhir):
+    assert fhir.get("Patient", params={"name": "a\x00b"}).status_code == 400
+    response = fhir.post("Patient", data='{"resourceType":"Patient","name":[{"family":"a\\u0000b"}]}')
+    assert response.status_code == 400
+    assert "NUL" in _issue(response)["diagnostics"]

@@ -41,3 +41,9 @@ def test_rejects_bad_json_with_a_reason(raw, reason):
 
 def test_bom_is_ignored():
     assert fhirjson.loads("\ufeff{}".encode()) == {}
+
+
+def test_nul_characters_are_refused_but_an_escaped_backslash_is_not():
+    with pytest.raises(fhirjson.JsonError, match="NUL"):
+        fhirjson.loads('{"a":"x\\u0000y"}')
+    assert fhirjson.loads('{"a":"x\\\\u0000y"}') == {"a": "x\\u0000y"}

@@ -1,0 +1,97 @@
+"""Is a received document acceptable? Its shape (what ingest needs) and its claimed profile.
+
+Two layers, both answered as one OperationOutcome:
+
+1. the facts ingest itself relies on (bdl-9/10/11 and a resolvable Patient subject, unique
+   ``fullUrl``s) — checked here because without them there is nothing to decompose;
+2. base R4 plus the claimed profile, by the project's validator (:func:`run_validator`). A
+   claim without a version is met by any published version of that profile: IPS 1.1.0
+   documents that claim plain ``Bundle-uv-ips`` are still valid IPS.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..conformance.registry import Registry
+from ..errors import Issue, Unprocessable, has_errors, operation_outcome
+from ..validation import validate
+from .profiles import DocumentProfile, claimed
+from .references import BundleReferences
+
+
+def run_validator(resource: dict[str, Any], profiles: list[str], registry: Registry) -> dict[str, Any]:
+    """Base R4 + ``profiles`` (+ ``meta.profile``) by the project validator."""
+    return validate(resource, profiles, registry=registry)
+
+
+def shape_issues(bundle: dict[str, Any]) -> list[Issue]:
+    """What ingest cannot do without; each issue points at the element at fault."""
+    issues: list[Issue] = []
+
+    def error(code: str, text: str, where: str) -> None:
+        issues.append(Issue("error", code, text, [where]))
+
+    identifier = bundle.get("identifier")
+    if not isinstance(identifier, dict) or not identifier.get("system") or not identifier.get("value"):
+        error("required", "a document Bundle needs identifier.system and identifier.value (bdl-9)",
+              "Bundle.identifier")
+    if not bundle.get("timestamp"):
+        error("required", "a document Bundle needs a timestamp (bdl-10)", "Bundle.timestamp")
+    entries = bundle.get("entry")
+    if not isinstance(entries, list) or not entries:
+        error("required", "a document Bundle needs entries, the Composition first", "Bundle.entry")
+        return issues
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(entries):
+        where = f"Bundle.entry[{i}]"
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+            error("required", "every entry of a document carries a resource", f"{where}.resource")
+            continue
+        full_url = entry.get("fullUrl")
+        if not isinstance(full_url, str) or not full_url:
+            error("required", "every entry of a document needs a fullUrl so that references resolve",
+                  f"{where}.fullUrl")
+        elif full_url in seen:
+            error("invalid", f"fullUrl {full_url} is used by entry {seen[full_url]} too (bdl-7)", f"{where}.fullUrl")
+        else:
+            seen[full_url] = i
+        if i > 0 and resource.get("resourceType") == "Composition":
+            error("invalid", "a document holds exactly one Composition, as its first entry (bdl-ips-1)",
+                  f"{where}.resource")
+    first = entries[0].get("resource") if isinstance(entries[0], dict) else None
+    if not isinstance(first, dict) or first.get("resourceType") != "Composition":
+        error("invalid", "the first entry of a document must be its Composition (bdl-11)", "Bundle.entry[0].resource")
+        return issues
+    subject = (first.get("subject") or {}).get("reference")
+    refs = BundleReferences(entries)
+    target = refs.resolve(subject, 0) if isinstance(subject, str) else None
+    if target is None or (entries[target].get("resource") or {}).get("resourceType") != "Patient":
+        error("invalid", "Composition.subject must reference the Patient entry of this document",
+              "Bundle.entry[0].resource.subject")
+    return issues
+
+
+def check_document(bundle: dict[str, Any], registry: Registry, default_profile: str) -> DocumentProfile:
+    """The profile version the document conforms to; 422 with the OperationOutcome otherwise."""
+    issues = shape_issues(bundle)
+    if issues:
+        raise Unprocessable(issues[0].diagnostics, outcome=operation_outcome(issues))
+    chosen: DocumentProfile | None = None
+    warnings: list[dict[str, Any]] = []
+    for versions in claimed(bundle, registry, default_profile):
+        first_failure: dict[str, Any] | None = None
+        for profile in versions:
+            outcome = run_validator(bundle, [profile.bundle], registry)
+            if not has_errors(outcome):
+                chosen = chosen or profile
+                warnings.extend(outcome.get("issue", []))
+                break
+            first_failure = first_failure or outcome
+        else:
+            assert first_failure is not None
+            first = next(i for i in first_failure["issue"] if i.get("severity") in {"error", "fatal"})
+            raise Unprocessable(first.get("diagnostics", "the document is not valid"), outcome=first_failure)
+    assert chosen is not None
+    return chosen

@@ -1,0 +1,91 @@
+"""Find a stored Patient by business identifier (``system|value``).
+
+Documents from different EHRs name the same person by the same national identifier; the
+Belgian SSIN has been published under three system URIs (DOMAIN §3.2 #5), which count as one.
+The lookup is a JSON containment query over current Patients; when the search index (branch
+``search``: ``find_ids(cur, model, "Patient", {"identifier": …})``) is on main,
+:func:`find_patients` is the one place to switch to it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from psycopg import Cursor
+
+from ..errors import FhirError, NotFound
+
+SSIN = "https://www.ehealth.fgov.be/standards/fhir/core/NamingSystem/ssin"
+SSIN_ALIASES = (
+    SSIN,
+    "https://www.ehealth.fgov.be/standards/fhir/NamingSystem/ssin",
+    "urn:oid:2.16.840.1.113883.3.6777.5.1",
+)
+
+
+def equivalent_systems(system: str) -> tuple[str, ...]:
+    return SSIN_ALIASES if system in SSIN_ALIASES else (system,)
+
+
+def matchable_identifiers(patient: dict[str, Any]) -> list[tuple[str, str]]:
+    """(system, value) pairs that identify the person: both parts present, not ``use=old``."""
+    out: list[tuple[str, str]] = []
+    for identifier in patient.get("identifier") or []:
+        if not isinstance(identifier, dict) or identifier.get("use") == "old":
+            continue
+        system, value = identifier.get("system"), identifier.get("value")
+        if isinstance(system, str) and isinstance(value, str) and system and value:
+            out.append((system, value))
+    return out
+
+
+def lock_identifiers(cur: Cursor, identifiers: list[tuple[str, str]]) -> None:
+    """Serialise concurrent ingests of one person so that they do not create two Patients."""
+    keys = sorted({f"Patient.identifier|{equivalent_systems(s)[0]}|{v}" for s, v in identifiers})
+    for key in keys:
+        cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
+
+
+def find_patients(cur: Cursor, identifiers: list[tuple[str, str]]) -> list[str]:
+    """Ids of current Patients carrying any of ``identifiers``."""
+    if not identifiers:
+        return []
+    probes = [
+        orjson.dumps([{"system": alias, "value": value}]).decode()
+        for system, value in identifiers
+        for alias in equivalent_systems(system)
+    ]
+    cur.execute(
+        "SELECT id FROM resource WHERE rtype = 'Patient' AND current AND NOT deleted"
+        " AND (body::jsonb -> 'identifier') @> ANY (%s::jsonb[]) ORDER BY id",
+        (probes,),
+    )
+    return [row[0] for row in cur.fetchall()]
+
+
+def parse_token(token: str, parameter: str = "identifier") -> tuple[str, str]:
+    """``system|value`` → (system, value); 400 when either part is missing."""
+    system, sep, value = token.partition("|")
+    if not sep or not system or not value:
+        raise FhirError(
+            f"{parameter} must be given as system|value (e.g. {SSIN}|85073003328), got {token!r}",
+            code="invalid",
+            expression=parameter,
+        )
+    return system, value
+
+
+def patient_by_identifier(cur: Cursor, system: str, value: str) -> str:
+    """The one Patient with that identifier: 404 for none, 422 for several."""
+    found = find_patients(cur, [(system, value)])
+    if not found:
+        raise NotFound(f"no Patient has identifier {system}|{value}")
+    if len(found) > 1:
+        raise FhirError(
+            f"identifier {system}|{value} matches {len(found)} patients; use Patient/[id]/$summary",
+            status=422,
+            code="multiple-matches",
+            expression="identifier",
+        )
+    return found[0]

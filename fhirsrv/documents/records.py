@@ -1,0 +1,94 @@
+"""The document registry tables (migration 010): which documents we hold, from which source,
+which one is current, and which resources each contributed.
+
+All functions run in the caller's transaction, beside the resource writes they describe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from psycopg import Cursor
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    bundle_id: str
+    patient_id: str
+    source_key: str
+    composition_id: str
+    docref_id: str
+    document_date: datetime
+    superseded_by: str | None
+
+
+_COLUMNS = "bundle_id, patient_id, source_key, composition_id, docref_id, document_date, superseded_by"
+
+
+def lock_key(cur: Cursor, key: str) -> None:
+    cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
+
+
+def by_identifier(cur: Cursor, system: str, value: str) -> DocumentRecord | None:
+    cur.execute(
+        f"SELECT {_COLUMNS} FROM document WHERE identifier_system = %s AND identifier_value = %s",
+        (system, value),
+    )
+    row = cur.fetchone()
+    return DocumentRecord(*row) if row else None
+
+
+def current_from_source(cur: Cursor, patient_id: str, source_key: str) -> DocumentRecord | None:
+    """The newest not-superseded document of this patient from this source."""
+    cur.execute(
+        f"SELECT {_COLUMNS} FROM document WHERE patient_id = %s AND source_key = %s AND superseded_by IS NULL"
+        " ORDER BY document_date DESC, received_at DESC LIMIT 1",
+        (patient_id, source_key),
+    )
+    row = cur.fetchone()
+    return DocumentRecord(*row) if row else None
+
+
+def insert(
+    cur: Cursor,
+    record: DocumentRecord,
+    identifier: tuple[str, str],
+    received_at: datetime,
+    members: list[tuple[str, str]],
+) -> None:
+    cur.execute(
+        "INSERT INTO document (bundle_id, identifier_system, identifier_value, patient_id, source_key,"
+        " composition_id, docref_id, document_date, received_at, superseded_by)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (record.bundle_id, identifier[0], identifier[1], record.patient_id, record.source_key,
+         record.composition_id, record.docref_id, record.document_date, received_at, record.superseded_by),
+    )
+    cur.executemany(
+        "INSERT INTO document_member (bundle_id, rtype, id) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+        [(record.bundle_id, rtype, rid) for rtype, rid in members],
+    )
+
+
+def mark_superseded(cur: Cursor, bundle_id: str, by: str) -> None:
+    cur.execute("UPDATE document SET superseded_by = %s WHERE bundle_id = %s", (by, bundle_id))
+
+
+def orphaned_members(cur: Cursor, bundle_id: str) -> list[tuple[str, str]]:
+    """Resources of ``bundle_id`` that no current (not superseded) document holds any more."""
+    cur.execute(
+        "SELECT m.rtype, m.id FROM document_member m WHERE m.bundle_id = %s AND NOT EXISTS ("
+        " SELECT 1 FROM document_member o JOIN document d ON d.bundle_id = o.bundle_id"
+        " WHERE o.rtype = m.rtype AND o.id = m.id AND d.superseded_by IS NULL)"
+        " ORDER BY m.rtype, m.id",
+        (bundle_id,),
+    )
+    return [(r[0], r[1]) for r in cur.fetchall()]
+
+
+# A resource is current for $summary unless every document that contributed it is superseded.
+CURRENT_FOR_SOURCE = (
+    "(NOT EXISTS (SELECT 1 FROM document_member m WHERE m.rtype = r.rtype AND m.id = r.id)"
+    " OR EXISTS (SELECT 1 FROM document_member m JOIN document d ON d.bundle_id = m.bundle_id"
+    " WHERE m.rtype = r.rtype AND m.id = r.id AND d.superseded_by IS NULL))"
+)

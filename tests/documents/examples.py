@@ -1,0 +1,47 @@
+"""The IPS package examples (hl7.fhir.uv.ips 1.1.0 / 2.0.0, CC0), read from profiles/."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fhirsrv.conformance.packages import load_npm_package
+
+PROFILES = Path(__file__).resolve().parents[2] / "profiles"
+SSIN = "https://www.ehealth.fgov.be/standards/fhir/core/NamingSystem/ssin"
+
+
+@lru_cache(maxsize=2)
+def _examples(version: str) -> dict[str, dict[str, Any]]:
+    package = load_npm_package(PROFILES / f"hl7.fhir.uv.ips-{version}.tgz", with_examples=True)
+    return {f"{e['resourceType']}/{e.get('id')}": e for e in package.examples}
+
+
+def example(version: str, key: str) -> dict[str, Any]:
+    return copy.deepcopy(_examples(version)[key])
+
+
+def document_bundles(version: str) -> list[str]:
+    return sorted(k for k, v in _examples(version).items() if k.startswith("Bundle/") and v.get("type") == "document")
+
+
+def fresh(bundle: dict[str, Any], *, patient_value: str | None = None) -> dict[str, Any]:
+    """A copy with a new Bundle.identifier (tests share one database) and, optionally, a
+    unique patient identifier so that patient matching does not join unrelated tests."""
+    out = copy.deepcopy(bundle)
+    out["identifier"] = {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{uuid.uuid4()}"}
+    if patient_value is not None:
+        patient = patient_of(out)
+        patient["identifier"] = [{"system": SSIN, "value": patient_value}]
+    return out
+
+
+def patient_of(bundle: dict[str, Any]) -> dict[str, Any]:
+    return next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+
+
+def unique_ssin() -> str:
+    return str(uuid.uuid4().int)[:11]
