@@ -114,20 +114,9 @@ def interaction_of(route: Any, view_args: dict[str, Any]) -> str:
     return {"conditional-update": "update", "conditional-delete": "delete"}.get(code, code)
 
 
-def _reject_nul() -> None:
-    """U+0000 in a URL is never meaningful in FHIR and Postgres text cannot hold it: 400, early."""
-    values = [request.path, *(x for kv in request.args.items(multi=True) for x in kv)]
-    if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
-        values += [x for kv in request.form.items(multi=True) for x in kv]
-    if any("\x00" in v for v in values):
-        raise FhirError("the URL or a parameter contains U+0000 (NUL), which no FHIR id or value may hold",
-                        code="invalid")
-
-
 def _before_request() -> None:
     if request.blueprint != "fhir":
         return
-    _reject_nul()
     route = _route_of_request()
     if route is None:
         return
