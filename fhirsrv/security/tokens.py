@@ -191,3 +191,12 @@ def context_from_claims(claims: dict[str, Any]) -> AccessContext:
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def operator_token(settings: Settings, client_id: str, scope: str = "system/*.cruds", lifetime: int = 3600) -> str | None:
+    """A system token for a tool the operator runs in-process on the server's own machine
+    (``fhirsrv import`` without --url): it holds the signing key anyway, and its requests are
+    then authorised and audited like any client's. None when auth is off."""
+    if not settings.auth_enabled:
+        return None
+    return TokenService(settings).mint(subject=client_id, scope=scope, lifetime=lifetime, client_id=client_id)[0]
