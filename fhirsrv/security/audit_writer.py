@@ -80,6 +80,9 @@ class AuditWriter:
                 self._queue.task_done()
 
     def _write_with_retry(self, events: list[dict[str, Any]]) -> None:
+        """Store a batch; if it fails, store its events one by one so that one event the
+        database refuses cannot hold up the others. Only when none can be stored (the
+        database is away) is the writer unhealthy and the batch retried with backoff."""
         delay = 0.1
         while True:
             try:
@@ -87,10 +90,30 @@ class AuditWriter:
                 self.healthy = True
                 return
             except Exception:
-                self.healthy = False
-                _log.exception("could not store %d audit events; retrying in %.1f s", len(events), delay)
-                time.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                _log.warning("could not store a batch of %d audit events; storing them one by one", len(events))
+            stored = 0
+            for event in events:
+                try:
+                    self._write([event])
+                    stored += 1
+                except Exception as exc:
+                    _log.error("an audit event was refused by the database (%s): %s", type(exc).__name__,
+                               _summary(event))
+            if stored or self._database_answers():  # the events themselves were refused: dropped
+                self.healthy = True
+                return
+            self.healthy = False
+            _log.error("no audit event could be stored; retrying in %.1f s", delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    def _database_answers(self) -> bool:
+        try:
+            with self.services.pool.connection() as conn:
+                conn.execute("SELECT 1")
+            return True
+        except Exception:
+            return False
 
     def _write(self, events: list[dict[str, Any]]) -> None:
         store = self.services.store
@@ -98,3 +121,10 @@ class AuditWriter:
             cur.execute("SET LOCAL synchronous_commit TO OFF")
             for event in events:
                 store.create(cur, "AuditEvent", event)
+
+
+def _summary(event: dict[str, Any]) -> str:
+    """Enough of a refused event to follow it up in the log (no query text, no token)."""
+    subtype = (event.get("subtype") or [{}])[0].get("code")
+    entities = [e.get("what", {}).get("reference") for e in event.get("entity", []) if "what" in e]
+    return f"{subtype} outcome={event.get('outcome')} recorded={event.get('recorded')} entities={entities}"

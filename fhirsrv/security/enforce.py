@@ -240,6 +240,10 @@ def authorize_write(ctx: AccessContext, rtype: str, resource: dict[str, Any] | N
         if patient_id in registered:  # its content, written in the request that registers it
             audit.note_patient(patient_id)
             continue
+        if not decide(ctx, patient_id, cur, purpose).allowed and not _exists(patient_id, cur):
+            registered.add(patient_id)  # a patient this request is about to register (document ingest
+            audit.note_patient(patient_id)  # stores the Composition before the Patient): nothing to protect
+            continue
         authorize_patient(ctx, patient_id, cur, purpose)
     if rtype in ("Consent", "CareTeam"):
         facts.forget()

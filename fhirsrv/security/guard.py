@@ -46,7 +46,9 @@ class GuardedStore:
         return stored if stored is not None and visible(self._ctx, stored, cur)[0] else None
 
     def create(self, cur: Cursor, rtype: str, resource: dict[str, Any], **options: Any) -> Any:
-        authorize_write(self._ctx, rtype, resource, cur, letter="c")
+        rid = options.get("rid")  # a pre-assigned id (Bundle/document entries): judge the resource with it
+        judged = {**resource, "id": rid} if rid is not None and rtype == "Patient" else resource
+        authorize_write(self._ctx, rtype, judged, cur, letter="c")
         return self._store.create(cur, rtype, resource, **options)
 
     def update(self, cur: Cursor, rtype: str, rid: str, resource: dict[str, Any], **options: Any) -> Any:

@@ -178,3 +178,24 @@ def test_audit_backlog_fails_closed(secure_app, api, tokens, world):
         assert response.status_code == 503 and response.headers["Retry-After"] == "5"
     finally:
         writer.healthy = True
+
+
+def test_one_refused_audit_event_does_not_block_the_others(secure_app, caplog):
+    from fhirsrv.security.audit_writer import AuditWriter
+
+    services = secure_app.extensions["fhirsrv"]
+    written: list[str] = []
+
+    class Picky(AuditWriter):
+        def _write(self, events):
+            if any(e.get("poison") for e in events):
+                raise ValueError("refused")
+            written.extend(e["id"] for e in events)
+
+    writer = Picky(services)
+    writer.submit([{"id": "a"}, {"id": "bad", "poison": True}])
+    writer.submit([{"id": "b"}])
+    assert writer.flush()
+    assert sorted(written) == ["a", "b"] and writer.healthy
+    writer.submit([{"id": "alone", "poison": True}])  # alone in its batch, the database still answers
+    assert writer.flush() and writer.healthy

@@ -105,3 +105,50 @@ def test_nul_in_json_strings_is_400(api, tokens, world):
                         headers={"Content-Type": "application/fhir+json"})
     assert response.status_code == 400
     assert "NUL" in response.json()["issue"][0]["diagnostics"]
+
+
+def _condition(pid: str, text: str, security: str | None = None) -> dict:
+    condition = {"resourceType": "Condition",
+                 "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                                                "code": "active"}]},
+                 "code": {"text": text}, "subject": {"reference": f"Patient/{pid}"}}
+    if security:
+        condition["meta"] = {"security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality",
+                                           "code": security}]}
+    return condition
+
+
+def test_summary_leaves_out_what_the_caller_may_not_see(api, world, tokens, audit_events):
+    pid = world.patient()
+    gp, pharmacist = new_nihdi(), new_nihdi()
+    world.create(care_team(pid, gp, "gmd", 10))
+    world.create(care_team(pid, pharmacist, "eid-read", 10))
+    world.create(_condition(pid, "Hypertension"))
+    secret = world.create(_condition(pid, "Psychiatric disorder", security="R"))
+    as_gp = api.call("GET", f"Patient/{pid}/$summary", tokens.user("gp", gp))
+    assert as_gp.status_code == 200, as_gp.text
+    assert "Psychiatric disorder" in as_gp.text
+    as_pharmacist = api.call("GET", f"Patient/{pid}/$summary", tokens.user("pharmacist", pharmacist))
+    assert as_pharmacist.status_code == 200, as_pharmacist.text
+    assert "Hypertension" in as_pharmacist.text
+    assert "Psychiatric disorder" not in as_pharmacist.text  # entry and narrative
+    assert secret not in as_pharmacist.text
+    [event] = audit_events(as_pharmacist)
+    assert event["subtype"][0]["code"] == "operation" and event["outcome"] == "0"
+    stranger = api.call("GET", f"Patient/{pid}/$summary", tokens.user("gp", new_nihdi()))
+    assert stranger.status_code == 403
+
+
+def test_document_ingest_is_authorised(api, world, tokens):
+    import copy
+
+    from ..documents.examples import document_bundles, fresh, unique_ssin
+
+    key = document_bundles("2.0.0")[0]
+    from ..documents.examples import example
+
+    bundle = fresh(example("2.0.0", key), patient_value=unique_ssin())
+    gp = tokens.user("gp", new_nihdi(), scope="user/*.rs")
+    assert api.call("POST", "Bundle", gp, json=copy.deepcopy(bundle)).status_code == 403  # no write scope
+    response = api.call("POST", "Bundle", tokens.system(), json=bundle)
+    assert response.status_code in (200, 201), response.text[:500]
