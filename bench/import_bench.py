@@ -1,6 +1,6 @@
 """Import rate of the Synthea patients (resources/s), over HTTP to gunicorn and in-process.
 
-    .venv/bin/python -m bench.import_bench [--data DIR] [--mode http|inprocess|both]
+    .venv/bin/python -m bench.import_bench [--data DIR] [--mode http|inprocess|both] [--jobs N]
 
 Each mode starts from an empty embedded Postgres of its own, loads every file of DIR with
 ``fhirsrv import`` (hospitals and practitioners first), then loads them again: the second
@@ -52,20 +52,23 @@ def report(label: str, seconds: float, code: int, summary: str) -> int:
     return stored
 
 
-def bench_http(data: Path, workers: int) -> None:
+def bench_http(data: Path, workers: int, jobs: int) -> None:
+    args = [str(data), "--jobs", str(jobs)]
     with running_server(workers=workers) as base:
-        first = report(f"http, gunicorn x{workers}, first load", *timed_import([str(data), "--url", base]))
-        again = report(f"http, gunicorn x{workers}, re-load", *timed_import([str(data), "--url", base]))
+        label = f"http, gunicorn x{workers}, --jobs {jobs}"
+        first = report(f"{label}, first load", *timed_import([*args, "--url", base]))
+        again = report(f"{label}, re-load", *timed_import([*args, "--url", base]))
         assert first == again, "the re-load stored a different count"
 
 
-def bench_in_process(data: Path) -> None:
+def bench_in_process(data: Path, jobs: int) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="fhirsrv-bench-", dir=PROJECT / ".fhirsrv"))
     os.environ["FHIRSRV_DATA_DIR"] = str(data_dir)
     os.environ.pop("DATABASE_URL", None)
     try:
-        report("in-process, first load", *timed_import([str(data)]))
-        report("in-process, re-load", *timed_import([str(data)]))
+        args = [str(data), "--jobs", str(jobs)]
+        report(f"in-process, --jobs {jobs}, first load", *timed_import(args))
+        report(f"in-process, --jobs {jobs}, re-load", *timed_import(args))
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 
@@ -74,7 +77,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--mode", choices=("http", "inprocess", "both"), default="both")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (http mode)")
+    parser.add_argument("--jobs", type=int, default=1, help="files imported at the same time")
     args = parser.parse_args()
     data = args.data or default_data()
     files = sorted(p.name for p in data.glob("*.json"))
@@ -82,9 +86,9 @@ def main() -> None:
     print(f"data: {data} ({len(files)} files)", flush=True)
     (PROJECT / ".fhirsrv").mkdir(exist_ok=True)
     if args.mode in ("http", "both"):
-        bench_http(data, args.workers)
+        bench_http(data, args.workers, args.jobs)
     if args.mode in ("inprocess", "both"):
-        bench_in_process(data)
+        bench_in_process(data, args.jobs)
 
 
 if __name__ == "__main__":

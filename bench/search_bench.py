@@ -126,11 +126,60 @@ def measure(session: requests.Session, urls: list[str]) -> list[float]:
     return timings
 
 
+def sample_ids(conninfo: str) -> tuple[list[str], list[str]]:
+    """Patient ids and family names of a database loaded by this script."""
+    with psycopg.connect(conninfo) as conn:
+        rows = conn.execute("SELECT id, body->'name'->0->>'family' FROM resource "
+                            "WHERE rtype = 'Patient' AND current AND id LIKE 'p%' LIMIT 20000").fetchall()
+    return [r[0] for r in rows], [r[1] for r in rows if r[1]]
+
+
+def measure_http(conninfo: str, ids: list[str], names: list[str], args: argparse.Namespace,
+                 rng: random.Random, tmp: Path) -> int:
+    """Start ``fhirsrv serve`` (gunicorn) on the database and time the two searches."""
+    server = None
+    try:
+        port = free_port()
+        env = {**os.environ, "DATABASE_URL": conninfo, "FHIRSRV_PORT": str(port), "FHIRSRV_LOG_LEVEL": "WARNING",
+               "FHIRSRV_DATA_DIR": str(tmp / "data")}
+        server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "fhirsrv"), "serve"], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}/fhir"
+        session = requests.Session()
+        session.headers["Accept"] = "application/fhir+json"
+        deadline = time.monotonic() + 180  # the master loads definitions before forking
+        while True:
+            try:
+                if session.get(f"{base}/metadata").status_code == 200:
+                    break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("fhirsrv serve did not answer within 180 s") from None
+                time.sleep(0.2)
+        by_name = [f"{base}/Patient?name={rng.choice(names)[:6]}" for _ in range(args.requests)]
+        by_patient = [f"{base}/Observation?patient={rng.choice(ids)}" for _ in range(args.requests)]
+        measure(session, by_name[:50] + by_patient[:50])  # warm up every worker
+        for label, urls in (("Patient?name=", by_name), ("Observation?patient=", by_patient)):
+            timings = measure(session, urls)
+            print(f"GET {label:<22} p50 {statistics.median(timings):.2f} ms  p95 {percentile(timings, 0.95):.2f} ms "
+                  f"({len(urls)} requests, one client, keep-alive)")
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--loaded", metavar="CONNINFO",
+                        help="measure only, against a database this script loaded before (see --keep)")
+    parser.add_argument("--keep", action="store_true", help="keep the loaded database (prints its conninfo)")
     args = parser.parse_args()
+    if args.loaded:
+        return measure_http(args.loaded, *sample_ids(args.loaded), args, random.Random(7), Path(tempfile.mkdtemp()))
     rng = random.Random(42)
     tmp = Path(tempfile.mkdtemp(prefix="fhirsrv-search-bench-"))
     embedded = None
@@ -142,7 +191,6 @@ def main() -> int:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {dbname}")
     conninfo = admin.replace("/postgres?", f"/{dbname}?") if "/postgres?" in admin else f"{admin.rsplit('/', 1)[0]}/{dbname}"
-    server = None
     try:
         migrate(conninfo)
         store = ResourceStore(Indexer(load_model(Settings().profiles_dir)))
@@ -154,37 +202,21 @@ def main() -> int:
         print(f"16-resource write transaction (storage + index, no HTTP): p50 {statistics.median(tx):.1f} ms, "
               f"p95 {percentile(tx, 0.95):.1f} ms")
 
-        port = free_port()
-        env = {**os.environ, "DATABASE_URL": conninfo, "FHIRSRV_PORT": str(port), "FHIRSRV_LOG_LEVEL": "WARNING",
-               "FHIRSRV_DATA_DIR": str(tmp / "data")}
-        server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "fhirsrv"), "serve"], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}/fhir"
-        session = requests.Session()
-        session.headers["Accept"] = "application/fhir+json"
-        for _ in range(200):
-            try:
-                if session.get(f"{base}/metadata").status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        by_name = [f"{base}/Patient?name={rng.choice(names)[:6]}" for _ in range(args.requests)]
-        by_patient = [f"{base}/Observation?patient={rng.choice(ids)}" for _ in range(args.requests)]
-        measure(session, by_name[:50] + by_patient[:50])  # warm up every worker
-        for label, urls in (("Patient?name=", by_name), ("Observation?patient=", by_patient)):
-            timings = measure(session, urls)
-            print(f"GET {label:<22} p50 {statistics.median(timings):.2f} ms  p95 {percentile(timings, 0.95):.2f} ms "
-                  f"({len(urls)} requests, one client, keep-alive)")
+        measure_http(conninfo, ids, names, args, rng, tmp)
         print(f"command: .venv/bin/python bench/search_bench.py --patients {args.patients} --requests {args.requests}")
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
-        if embedded is not None:
+        if args.keep:
+            print(f"kept: --loaded '{conninfo}'")
+        else:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
+        if embedded is not None and not args.keep:
             embedded.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+            # run as root, the launcher may have placed the cluster under /var/lib/fhirsrv
+            shutil.rmtree(embedded.pgdata, ignore_errors=True)
+            shutil.rmtree(embedded.control_dir, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

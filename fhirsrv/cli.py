@@ -38,7 +38,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         app = create_app(settings, conninfo=database.conninfo)
         services = app.extensions["fhirsrv"]
-        services.model  # noqa: B018 — load definitions once in the master; workers share them after fork
+        services.warm_up()  # definitions, validator, terminology: loaded once here, shared by the forked workers
 
         class Server(BaseApplication):
             def __init__(self, options: dict[str, Any]) -> None:

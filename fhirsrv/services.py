@@ -51,6 +51,29 @@ class Services:
         return load_registry(self.settings.profiles_dir)
 
     @cached_property
+    def terminology(self) -> Any:
+        """The terminology service (value sets, code systems, concept maps) for these settings."""
+        from .terminology.service import terminology_for
+
+        return terminology_for(self.settings)
+
+    @cached_property
+    def _validator(self) -> Any:
+        from .validation.validator import validator_for
+
+        return validator_for(self.registry)
+
+    def validate(self, resource: dict[str, Any], profiles: list[str] | None = None) -> dict[str, Any]:
+        """Base R4 + ``profiles`` + the resource's ``meta.profile``, bindings checked by the
+        terminology service: the one validation of the server (write path and ``$validate``)."""
+        return self._validator.validate(resource, profiles, terminology=self.terminology)
+
+    @cached_property
+    def write_validator(self) -> ResourceValidator:
+        """What every write is checked with (an explicit ``validator`` replaces the default)."""
+        return self.validator if self.validator is not None else self.validate
+
+    @cached_property
     def indexer(self) -> Indexer:
         return Indexer(self.model)
 
@@ -68,6 +91,12 @@ class Services:
                     )
                     self._pool_pid = os.getpid()
         return self._pool
+
+    def warm_up(self) -> None:
+        """Load what the first request would otherwise wait for (seconds: every shipped package)."""
+        _ = self.model, self.indexer, self.store
+        if self.settings.validate_on_write:
+            _ = self.write_validator
 
     @contextmanager
     def transaction(self) -> Iterator[psycopg.Cursor]:

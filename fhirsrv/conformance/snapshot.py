@@ -9,14 +9,17 @@ differential to the base snapshot (https://hl7.org/fhir/R4/profiling.html#snapsh
 * a new slice copies the current state of the sliced element and its children (with
   ``min`` 0 unless the differential says otherwise), placed after the sliced element's
   existing slices (re-slices ``a:b/c`` after slice ``a:b``);
-* a concrete choice name (``valueQuantity``) renames the base ``value[x]`` element;
+* a concrete choice name (``valueQuantity``) becomes the type slice ``value[x]:valueQuantity``
+  and narrows ``value[x]`` to the types so named (as the R4 core's own profiles do);
+* a sliced element's ``min`` is at least the sum of its slices' ``min``;
 * a child of a data type element that the snapshot does not expand (``section.code.coding``)
   expands that element with the snapshot of its type, or of its type's profile;
 * constraints (``min``, ``max``, ``type``, ``fixed[x]``, ``pattern[x]``, ``binding`` …) of the
   differential replace the base's; ``constraint`` and ``mapping`` are added to the base's.
 
-Known limits: logical models and specialisations are not generated (their snapshot is
-copied from the base with the root renamed only when nothing else is asked).
+Known limits: only constraints (``derivation = constraint``) are generated; a
+specialisation (a logical model, a new type) raises :class:`SnapshotError`. Bindings of the
+differential replace the base's whole (no merge of binding extensions).
 """
 
 from __future__ import annotations
@@ -44,14 +47,26 @@ Element = dict[str, Any]
 
 def generate_snapshot(sd: dict[str, Any], registry: DefinitionSource) -> dict[str, Any]:
     """A copy of ``sd`` whose ``snapshot`` is computed from its differential and its base."""
+    if sd.get("derivation", "constraint") != "constraint":
+        raise SnapshotError(f"{sd.get('url', '?')}: only constraint profiles can be generated, not a {sd['derivation']}")
     base = _definition_with_snapshot(sd.get("baseDefinition") or "", registry, sd.get("url", "?"))
     elements = copy.deepcopy(base["snapshot"]["element"])
     builder = _Builder(elements, registry, source=sd.get("url", ""))
     for diff in sd.get("differential", {}).get("element", []):
         builder.apply(diff)
     result = copy.deepcopy(sd)
-    result["snapshot"] = {"element": builder.elements}
+    result["snapshot"] = {"element": builder.finish()}
     return result
+
+
+def snapshot_of(sd: dict[str, Any], registry: DefinitionSource) -> list[Element]:
+    """The snapshot elements of ``sd``, generated (and kept on ``sd``) when it has none.
+
+    For callers such as the validator that meet a differential-only profile at run time
+    (one dropped into profiles/ without going through our build scripts)."""
+    if not sd.get("snapshot", {}).get("element"):
+        sd["snapshot"] = generate_snapshot(sd, registry)["snapshot"]
+    return sd["snapshot"]["element"]
 
 
 def _definition_with_snapshot(reference: str, registry: DefinitionSource, wanted_by: str) -> dict[str, Any]:
@@ -98,6 +113,8 @@ class _Builder:
         self.elements = elements
         self.registry = registry
         self.source = source
+        # [x] elements narrowed by concrete choice names → their types before narrowing
+        self.choice_types: dict[str, list[dict[str, Any]]] = {}
         for element in elements:
             element.setdefault("id", element_id(element))
 
@@ -126,11 +143,13 @@ class _Builder:
         if actual_parent != parent_id:  # the parent was a concrete choice name, now a type slice
             return self.locate(f"{actual_parent}.{last}")
         name, _, slice_name = last.partition(":")
-        if slice_name:
-            return self.add_slice(f"{parent_id}.{name}", slice_name)
         choice_slice = self.choice_type_slice(parent_id, name)
         if choice_slice is not None:
+            if slice_name not in ("", name):
+                raise SnapshotError(f"{self.source}: cannot slice the concrete choice {identifier!r}")
             return choice_slice
+        if slice_name:
+            return self.add_slice(f"{parent_id}.{name}", slice_name)
         self.expand(parent_index)
         index = self.index_of(identifier)
         if index is None:
@@ -149,7 +168,7 @@ class _Builder:
         owner_id = sliced_id
         if "/" in slice_name:
             owner_id = f"{sliced_id}:{slice_name.rsplit('/', 1)[0]}"
-        owner = self.locate_existing_or_choice(owner_id)
+        owner = self.locate(owner_id)
         sliced = self.elements[owner]
         if "slicing" not in sliced:
             sliced["slicing"] = _default_slicing(sliced)
@@ -164,19 +183,21 @@ class _Builder:
         # The sliced element's minimum counts all slices together: one slice alone is optional
         # unless the differential says otherwise.
         copies[0]["min"] = 0
+        if sliced["path"].endswith("[x]"):  # a type slice named after its type: valueQuantity
+            stem = sliced["path"].rsplit(".", 1)[-1][:-3]
+            typed = [t for t in sliced.get("type", []) if stem + _type_suffix(t["code"]) == slice_name]
+            copies[0]["type"] = typed or copies[0].get("type", [])
         insert_at = self.subtree_end(owner, with_slices=True)
         self.elements[insert_at:insert_at] = copies
         return insert_at
 
-    def locate_existing_or_choice(self, identifier: str) -> int:
-        index = self.index_of(identifier)
-        return index if index is not None else self.locate(identifier)
-
     def choice_type_slice(self, parent_id: str, name: str) -> int | None:
         """``valueQuantity`` where the base has ``value[x]``: the type slice ``value[x]:valueQuantity``.
 
-        The FHIR R4 rules allowed renaming the element; current IG publishers (whose
-        snapshots we are compared with) express it as a type slice, and so do we."""
+        R4 lets a profile name a choice by its type to restrict it to that type; the R4 core
+        and current IG publishers express that as a type slice and narrow ``value[x]`` to the
+        types so named, and so do we. (An explicit ``value[x]:valueQuantity`` in the
+        differential, as SUSHI writes it, is an ordinary slice and narrows nothing.)"""
         for element in self.elements:
             candidate = element["id"]
             if not (candidate.startswith(parent_id + ".") and candidate.endswith("[x]")):
@@ -185,16 +206,36 @@ class _Builder:
             if "." in stem or ":" in stem or not name.startswith(stem):
                 continue
             type_name = name[len(stem) :]
-            allowed = [t for t in element.get("type", []) if _type_suffix(t["code"]) == type_name]
+            original = self.choice_types.get(candidate, element.get("type", []))
+            allowed = [t for t in original if _type_suffix(t["code"]) == type_name]
             if not allowed:
                 continue
             existing = self.index_of(f"{candidate}:{name}")
             if existing is not None:
                 return existing
+            if candidate not in self.choice_types:
+                self.choice_types[candidate] = original
+                element["type"] = []
+            element["type"] += copy.deepcopy(allowed)
             index = self.add_slice(candidate, name)
-            self.elements[index]["type"] = allowed
+            self.elements[index]["type"] = copy.deepcopy(allowed)
             return index
         return None
+
+    def finish(self) -> list[Element]:
+        """Final pass: a sliced element needs at least as many items as its slices require."""
+        for element in self.elements:
+            if "slicing" not in element:
+                continue
+            own = element["id"]
+            marker = "/" if element.get("sliceName") else ":"
+            required = sum(
+                int(other.get("min", 0))
+                for other in self.elements
+                if other["id"].startswith(own + marker) and not re.search(r"[./]", other["id"][len(own) + 1 :])
+            )
+            element["min"] = max(int(element.get("min", 0)), required)
+        return self.elements
 
     def expand(self, index: int) -> None:
         """Unroll a data type (or a content reference) element with its children."""

@@ -73,20 +73,41 @@ def shape_issues(bundle: dict[str, Any]) -> list[Issue]:
     return issues
 
 
-def check_document(bundle: dict[str, Any], registry: Registry, default_profile: str) -> DocumentProfile:
-    """The profile version the document conforms to; 422 with the OperationOutcome otherwise."""
+def check_document(
+    bundle: dict[str, Any], registry: Registry, default_profile: str, *, validate_profiles: bool = True
+) -> DocumentProfile:
+    """The profile version the document conforms to; 422 with the OperationOutcome otherwise.
+
+    ``validate_profiles=False`` (FHIRSRV_VALIDATE_ON_WRITE=false) keeps the shape checks only.
+    """
+    check_shape(bundle)
+    return check_profiles(bundle, registry, default_profile, validate_profiles=validate_profiles)
+
+
+def check_shape(bundle: dict[str, Any]) -> None:
+    """422 unless the document has what ingest needs (see :func:`shape_issues`)."""
     issues = shape_issues(bundle)
     if issues:
         raise Unprocessable(issues[0].diagnostics, outcome=operation_outcome(issues))
+
+
+def check_profiles(
+    bundle: dict[str, Any], registry: Registry, default_profile: str, *, validate_profiles: bool = True
+) -> DocumentProfile:
+    """Base R4 + the claimed profile (any version of an unversioned claim); 422 on an error."""
+    if not validate_profiles:
+        return claimed(bundle, registry, default_profile)[0][0]
     chosen: DocumentProfile | None = None
-    warnings: list[dict[str, Any]] = []
+    in_meta = set((bundle.get("meta") or {}).get("profile") or [])
     for versions in claimed(bundle, registry, default_profile):
         first_failure: dict[str, Any] | None = None
         for profile in versions:
-            outcome = run_validator(bundle, [profile.bundle], registry)
+            # the validator checks meta.profile itself (unversioned: the newest version)
+            unversioned = profile.bundle.split("|")[0]
+            covered = profile.bundle in in_meta or (profile is versions[0] and unversioned in in_meta)
+            outcome = run_validator(bundle, [] if covered else [profile.bundle], registry)
             if not has_errors(outcome):
                 chosen = chosen or profile
-                warnings.extend(outcome.get("issue", []))
                 break
             first_failure = first_failure or outcome
         else:

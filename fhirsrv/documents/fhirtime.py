@@ -4,6 +4,7 @@ latest result per code). Partial dates count from their start; no zone means UTC
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 _EPOCH = datetime(1, 1, 1, tzinfo=UTC)
 
@@ -11,6 +12,11 @@ _EPOCH = datetime(1, 1, 1, tzinfo=UTC)
 def parse(value: object) -> datetime | None:
     if not isinstance(value, str) or len(value) < 4:
         return None
+    return _parse(value)
+
+
+@lru_cache(maxsize=4096)
+def _parse(value: str) -> datetime | None:
     text = value.strip()
     try:
         if len(text) == 4:

@@ -9,7 +9,9 @@ What is stored:
 * the Bundle as received (server id/meta only): the legal artefact, returned by
   ``GET Bundle/{id}`` and by the DocumentReference's attachment URL;
 * each entry as its own resource under a server id, every ``urn:uuid:``/``fullUrl``
-  reference rewritten to ``Type/id``, ``meta.source`` naming the document it came from;
+  reference rewritten to ``Type/id``, ``meta.source`` naming the document it came from,
+  and local-only codes (CNK, ICPC-2, local lab) given their SNOMED CT / LOINC coding beside
+  them (:func:`fhirsrv.terminology.enrich.enrich`; the sender's codings are untouched);
   the Patient is matched by identifier instead of duplicated;
 * a DocumentReference (LOINC 60591-5, status ``current``) pointing at the Bundle;
 * a row in the document registry (:mod:`.records`) with the resources it contributed.
@@ -29,6 +31,7 @@ client can leave them out with ``_tag:not``. History and the old document stay r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,8 +41,10 @@ from .. import fhirjson
 from ..errors import Conflict, Unprocessable
 from ..services import Services
 from ..store.repository import Stored, new_id, now
+from ..terminology.enrich import enrich, enrichment_enabled
+from ..terminology.service import terminology_for
 from . import fhirtime, records
-from .conformance import check_document
+from .conformance import check_profiles, check_shape
 from .docref import document_reference
 from .patients import find_patients, lock_identifiers, matchable_identifiers
 from .profiles import DocumentProfile
@@ -69,16 +74,24 @@ def _services() -> Services:
     return services()
 
 
-def ingest_document(cur: Cursor, bundle: dict[str, Any], *, svc: Services | None = None) -> IngestResult:
-    """Validate, then store ``bundle`` and its entries in the caller's transaction."""
+def ingest_document(
+    cur: Cursor, bundle: dict[str, Any], *, svc: Services | None = None, bundle_id: str | None = None
+) -> IngestResult:
+    """Validate, then store ``bundle`` and its entries in the caller's transaction.
+
+    ``bundle_id``: the id a transaction already designated for the document (else a new one).
+    """
     svc = svc or _services()
-    profile = check_document(bundle, svc.registry, svc.settings.document_profile)
+    enrich_codes = _enricher(svc)
+    check_shape(bundle)
     identifier = (bundle["identifier"]["system"], bundle["identifier"]["value"])
     records.lock_key(cur, f"document|{identifier[0]}|{identifier[1]}")
     existing = records.by_identifier(cur, *identifier)
-    if existing is not None:
+    if existing is not None:  # a retry: the stored copy was validated when it came
         return _already_stored(cur, svc, existing, bundle)
-    return _store_new(cur, svc, bundle, identifier, profile)
+    profile = check_profiles(bundle, svc.registry, svc.settings.document_profile,
+                             validate_profiles=svc.settings.validate_on_write)
+    return _store_new(cur, svc, bundle, identifier, profile, enrich_codes, bundle_id or new_id())
 
 
 def _comparable(bundle: dict[str, Any]) -> bytes:
@@ -97,21 +110,34 @@ def _already_stored(cur: Cursor, svc: Services, record: records.DocumentRecord, 
     return IngestResult(stored, False, record.patient_id, record.docref_id)
 
 
+def _enricher(svc: Services) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Terminology enrichment of decomposed entries (Settings.enrich_codes, on by default)."""
+    if not enrichment_enabled(svc.settings):
+        return lambda resource: resource
+    session = terminology_for(svc.settings).session()
+    return lambda resource: enrich(resource, session)
+
+
 def _store_new(
-    cur: Cursor, svc: Services, bundle: dict[str, Any], identifier: tuple[str, str], profile: DocumentProfile
+    cur: Cursor,
+    svc: Services,
+    bundle: dict[str, Any],
+    identifier: tuple[str, str],
+    profile: DocumentProfile,
+    enrich_codes: Callable[[dict[str, Any]], dict[str, Any]],
+    bundle_id: str,
 ) -> IngestResult:
     entries: list[dict[str, Any]] = bundle["entry"]
     refs = BundleReferences(entries)
     composition = entries[0]["resource"]
     patient_at = refs.resolve(composition["subject"]["reference"], 0)
     assert patient_at is not None  # shape_issues checked it
-    patient_id, patient_is_new = _match_patient(cur, entries[patient_at]["resource"], patient_at)
+    patient_id, patient_is_new = _match_patient(cur, svc, entries[patient_at]["resource"], patient_at)
 
     targets = [(e["resource"]["resourceType"], new_id()) for e in entries]
     targets[patient_at] = ("Patient", patient_id)
     moment = now()
-    stored_bundle, _ = svc.store.create(cur, "Bundle", bundle, moment=moment)
-    source = f"Bundle/{stored_bundle.id}"
+    source = f"Bundle/{bundle_id}"
 
     def replacer(context: int):
         def replace(reference: str) -> str | None:
@@ -120,48 +146,54 @@ def _store_new(
 
         return replace
 
-    rewritten_composition: dict[str, Any] = {}
+    writes: list[tuple[str, str, dict[str, Any]]] = [("Bundle", bundle_id, bundle)]
     for at, entry in enumerate(entries):
-        rtype, rid = targets[at]
-        if at == patient_at and not patient_is_new:
-            continue
-        resource = _with_source(rewrite(entry["resource"], replacer(at)), source)
-        svc.store.create(cur, rtype, resource, moment=moment, rid=rid)
-        if at == 0:
-            rewritten_composition = resource
+        if at != patient_at or patient_is_new:
+            resource = _with_source(rewrite(entry["resource"], replacer(at)), source)
+            writes.append((*targets[at], enrich_codes(resource)))
+    rewritten_composition = writes[1][2]
 
     source_key = _source_key(composition, entries, refs, identifier)
     records.lock_key(cur, f"document-source|{patient_id}|{source_key}")
     previous = records.current_from_source(cur, patient_id, source_key)
     document_date = fhirtime.parse(composition.get("date")) or fhirtime.parse(bundle.get("timestamp")) or moment
     newer = previous is None or document_date >= previous.document_date
+    replaced = previous.docref_id if previous is not None and newer else None
     docref_id = new_id()
-    docref = document_reference(
-        bundle=bundle, bundle_id=stored_bundle.id, composition=rewritten_composition,
-        composition_id=targets[0][1], patient_id=patient_id,
-        moment=moment, replaces=previous.docref_id if previous and newer else None, superseded=not newer,
-    )
-    svc.store.create(cur, "DocumentReference", docref, moment=moment, rid=docref_id)
+    writes.append(("DocumentReference", docref_id, document_reference(
+        bundle=bundle, bundle_id=bundle_id, composition=rewritten_composition, composition_id=targets[0][1],
+        patient_id=patient_id, moment=moment, replaces=replaced, superseded=not newer)))
+    stored_bundle = _create_all(cur, svc, writes, moment)[0]
+
     record = records.DocumentRecord(
-        stored_bundle.id, patient_id, source_key, targets[0][1], docref_id, document_date,
-        None if newer else previous.bundle_id,  # type: ignore[union-attr]
+        bundle_id, patient_id, source_key, targets[0][1], docref_id, document_date,
+        None if newer or previous is None else previous.bundle_id,
     )
     records.insert(cur, record, identifier, moment, targets)
     if previous is not None and newer:
-        _supersede(cur, svc, previous, stored_bundle.id)
+        _supersede(cur, svc, previous, bundle_id)
     return IngestResult(
         stored_bundle, True, patient_id, docref_id,
         entries={e.get("fullUrl", ""): f"{t[0]}/{t[1]}" for e, t in zip(entries, targets, strict=True)},
-        replaced=previous.docref_id if previous and newer else None,
+        replaced=replaced,
         profile=profile,
     )
 
 
-def _match_patient(cur: Cursor, patient: dict[str, Any], at: int) -> tuple[str, bool]:
+def _create_all(cur: Cursor, svc: Services, writes: list[tuple[str, str, dict]], moment) -> list[Stored]:
+    """Create every resource of the document under its pre-assigned id.
+
+    One place for the writes, so that the pipelined creates of branch ``bundle``
+    (``allocate_surrogates`` + ``cur.connection.pipeline()``) are a local change here.
+    """
+    return [svc.store.create(cur, rtype, resource, moment=moment, rid=rid)[0] for rtype, rid, resource in writes]
+
+
+def _match_patient(cur: Cursor, svc: Services, patient: dict[str, Any], at: int) -> tuple[str, bool]:
     """(id, is_new): the stored Patient with one of the document Patient's identifiers, or a new id."""
     identifiers = matchable_identifiers(patient)
     lock_identifiers(cur, identifiers)
-    found = find_patients(cur, identifiers)
+    found = find_patients(cur, svc.model, identifiers)
     if len(found) > 1:
         raise Unprocessable(
             f"the document's Patient matches {len(found)} stored patients by identifier "

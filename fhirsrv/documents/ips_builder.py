@@ -48,6 +48,9 @@ TITLES = {
     "81338-6": "Patient Story", "18776-5": "Plan of Care", "29762-2": "Social History", "8716-3": "Vital Signs",
     "10182-4": "Travel History", "11329-0": "Medical History",
 }
+# Authorisation seam (branch ``security``): may this caller see this resource in a document?
+# (rtype, parsed resource) -> bool; None admits everything.
+Admit = Callable[[str, dict[str, Any]], bool]
 # Stored types that are about documents, not clinical content of the patient.
 _NOT_CONTENT = ["Bundle", "Composition", "DocumentReference", "Provenance", "AuditEvent"]
 
@@ -62,7 +65,6 @@ class Item:
     text: str | None = None  # stored JSON text, emitted as is
     body: dict[str, Any] | None = None  # emitted instead of ``text`` (generated or translated)
     full_url: str = ""
-    patient_id: str | None = None  # compartment owner, for access control (fhirsrv.security.may_see)
 
     @property
     def key(self) -> str:
@@ -73,19 +75,15 @@ class Item:
         return {"fullUrl": self.full_url, "resource": resource}
 
 
-# Who may see an item (a caller's access rules); None = everything.
-Keep = Callable[[Item], bool] | None
-
-
-def _item(row: tuple[str, str, str, str | None], base: str) -> Item:
-    rtype, rid, text, patient_id = row
-    return Item(rtype, rid, orjson.loads(text), text=text, full_url=f"{base}/{rtype}/{rid}", patient_id=patient_id)
+def _item(row: tuple[str, str, str], base: str) -> Item:
+    rtype, rid, text = row
+    return Item(rtype, rid, orjson.loads(text), text=text, full_url=f"{base}/{rtype}/{rid}")
 
 
 def load_patient(cur: Cursor, patient_id: str, base: str) -> list[Item]:
     """The patient's current resources (the Patient first), minus superseded-in-source ones."""
     cur.execute(
-        "SELECT r.rtype, r.id, r.body::text, r.patient_id FROM resource r WHERE r.patient_id = %s AND r.current"
+        "SELECT r.rtype, r.id, r.body::text FROM resource r WHERE r.patient_id = %s AND r.current"
         " AND NOT r.deleted AND r.rtype <> ALL (%s) AND " + records.CURRENT_FOR_SOURCE
         + " ORDER BY r.rtype <> 'Patient', r.last_updated, r.id",
         (patient_id, _NOT_CONTENT),
@@ -98,7 +96,7 @@ def fetch(cur: Cursor, keys: Iterable[tuple[str, str]], base: str) -> list[Item]
     if not keys:
         return []
     cur.execute(
-        "SELECT rtype, id, body::text, patient_id FROM resource WHERE current AND NOT deleted AND (rtype, id) IN"
+        "SELECT rtype, id, body::text FROM resource WHERE current AND NOT deleted AND (rtype, id) IN"
         " (SELECT * FROM unnest(%s::text[], %s::text[]))",
         ([k[0] for k in keys], [k[1] for k in keys]),
     )
@@ -115,17 +113,18 @@ def _referenced(item: Item, base: str) -> Iterable[tuple[str, str]]:
             yield target
 
 
-def close_references(cur: Cursor, included: dict[str, Item], start: list[Item], base: str,
-                     keep: Keep = None) -> list[Item]:
+def close_references(
+    cur: Cursor, included: dict[str, Item], start: list[Item], base: str, admit: Admit | None = None
+) -> list[Item]:
     """Every resource reachable by reference from ``start`` that is not yet ``included``
-    (and that ``keep`` lets the caller see)."""
+    (and that ``admit`` lets through: a withheld resource is left a dangling reference)."""
     added: list[Item] = []
     frontier = start
     while frontier:
         wanted = {t for item in frontier for t in _referenced(item, base) if f"{t[0]}/{t[1]}" not in included}
         frontier = []
         for item in fetch(cur, sorted(wanted), base):
-            if item.key not in included and (keep is None or keep(item)):
+            if item.key not in included and (admit is None or admit(item.rtype, item.data)):
                 included[item.key] = item
                 added.append(item)
                 frontier.append(item)
@@ -155,16 +154,23 @@ def _section_entries(sd: SectionDef, candidates: list[Item], profile: DocumentPr
         if id(item.data) in chosen:
             by_class[absent.classify(item.data)].append(item)
     found = by_class[None] or by_class["no-known"] or (by_class["no-info"] if profile.is_ips_1 else [])
-    return [_translated(i, profile) for i in found]
+    return [_translated(i, profile) for i in _without_parts(found)]
+
+
+def _without_parts(items: list[Item]) -> list[Item]:
+    """Drop entries another entry of the section references (a panel's members, a report's
+    results): they come into the document with their panel, listed once, under it."""
+    referenced = {f"{t}/{i}" for item in items for t, i in _referenced(item, "")}
+    return [item for item in items if item.key not in referenced]
 
 
 class SummaryBuilder:
     """Builds one document for one patient and profile."""
 
-    def __init__(self, cur: Cursor, registry: Registry, profile: DocumentProfile, base: str,
-                 keep: Keep = None) -> None:
-        self.cur, self.registry, self.profile, self.base = cur, registry, profile, base
-        self.keep = keep
+    def __init__(
+        self, cur: Cursor, registry: Registry, profile: DocumentProfile, base: str, admit: Admit | None = None
+    ) -> None:
+        self.cur, self.registry, self.profile, self.base, self.admit = cur, registry, profile, base, admit
         self.moment = format_instant(now())
         self.included: dict[str, Item] = {}
 
@@ -178,8 +184,8 @@ class SummaryBuilder:
         if not items or items[0].rtype != "Patient":
             raise LookupError(f"Patient/{patient_id}")
         patient, content = items[0], items[1:]
-        if self.keep is not None:  # what the caller may not see is left out, narrative included
-            content = [i for i in content if self.keep(i)]
+        if self.admit is not None:
+            content = [i for i in content if self.admit(i.rtype, i.data)]
         self.included[patient.key] = patient
         plan: list[tuple[SectionDef, list[Item]]] = []
         placed: list[Item] = []
@@ -192,7 +198,7 @@ class SummaryBuilder:
             plan.append((sd, entries))
             placed.extend(entries)
             self.included.update((e.key, e) for e in entries)
-        referenced = close_references(self.cur, self.included, [patient, *placed], self.base, self.keep)
+        referenced = close_references(self.cur, self.included, [patient, *placed], self.base, self.admit)
         sections = [s for sd, entries in plan if (s := self._section(sd, entries)) is not None]
         device, custodian = self._service_parties()
         composition = self._composition(patient, sections, device, custodian)
@@ -255,20 +261,21 @@ class SummaryBuilder:
         }
 
 
-def build_summary(cur: Cursor, registry: Registry, patient_id: str, profile: DocumentProfile, base: str,
-                  keep: Keep = None) -> dict:
+def build_summary(
+    cur: Cursor, registry: Registry, patient_id: str, profile: DocumentProfile, base: str, admit: Admit | None = None
+) -> dict:
     """The document Bundle (stored resources spliced in as ``orjson.Fragment``)."""
-    return SummaryBuilder(cur, registry, profile, base, keep).build(patient_id)
+    return SummaryBuilder(cur, registry, profile, base, admit).build(patient_id)
 
 
-def build_document(cur: Cursor, composition_id: str, base: str, keep: Keep = None) -> dict[str, Any] | None:
+def build_document(cur: Cursor, composition_id: str, base: str, admit: Admit | None = None) -> dict[str, Any] | None:
     """``Composition/{id}/$document``: the stored Composition and everything it references."""
     found = fetch(cur, [("Composition", composition_id)], base)
     if not found:
         return None
     composition = found[0]
     included = {composition.key: composition}
-    others = close_references(cur, included, [composition], base, keep)
+    others = close_references(cur, included, [composition], base, admit)
     return {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),

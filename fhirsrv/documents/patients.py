@@ -2,19 +2,18 @@
 
 Documents from different EHRs name the same person by the same national identifier; the
 Belgian SSIN has been published under three system URIs (DOMAIN §3.2 #5), which count as one.
-The lookup is a JSON containment query over current Patients; when the search index (branch
-``search``: ``find_ids(cur, model, "Patient", {"identifier": …})``) is on main,
-:func:`find_patients` is the one place to switch to it.
+The lookup is one token search on the ``identifier`` index, the aliases OR-ed.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from psycopg import Cursor
 
+from ..conformance.r4 import R4Model
 from ..errors import FhirError, NotFound
+from ..store.search import find_ids
 
 SSIN = "https://www.ehealth.fgov.be/standards/fhir/core/NamingSystem/ssin"
 SSIN_ALIASES = (
@@ -47,21 +46,20 @@ def lock_identifiers(cur: Cursor, identifiers: list[tuple[str, str]]) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
 
 
-def find_patients(cur: Cursor, identifiers: list[tuple[str, str]]) -> list[str]:
+def _escape(text: str) -> str:
+    """A search value's reserved characters (``\\ , | $``) taken literally."""
+    for char in ("\\", ",", "|", "$"):
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def find_patients(cur: Cursor, model: R4Model, identifiers: list[tuple[str, str]]) -> list[str]:
     """Ids of current Patients carrying any of ``identifiers``."""
     if not identifiers:
         return []
-    probes = [
-        orjson.dumps([{"system": alias, "value": value}]).decode()
-        for system, value in identifiers
-        for alias in equivalent_systems(system)
-    ]
-    cur.execute(
-        "SELECT id FROM resource WHERE rtype = 'Patient' AND current AND NOT deleted"
-        " AND (body::jsonb -> 'identifier') @> ANY (%s::jsonb[]) ORDER BY id",
-        (probes,),
-    )
-    return [row[0] for row in cur.fetchall()]
+    tokens = sorted({f"{_escape(alias)}|{_escape(value)}" for system, value in identifiers
+                     for alias in equivalent_systems(system)})
+    return sorted(find_ids(cur, model, "Patient", [("identifier", ",".join(tokens))]))
 
 
 def parse_token(token: str, parameter: str = "identifier") -> tuple[str, str]:
@@ -76,9 +74,9 @@ def parse_token(token: str, parameter: str = "identifier") -> tuple[str, str]:
     return system, value
 
 
-def patient_by_identifier(cur: Cursor, system: str, value: str) -> str:
+def patient_by_identifier(cur: Cursor, model: R4Model, system: str, value: str) -> str:
     """The one Patient with that identifier: 404 for none, 422 for several."""
-    found = find_patients(cur, [(system, value)])
+    found = find_patients(cur, model, [(system, value)])
     if not found:
         raise NotFound(f"no Patient has identifier {system}|{value}")
     if len(found) > 1:

@@ -17,16 +17,24 @@ _RESTFUL = re.compile(r"^(?P<base>.*?)/?(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0
 
 
 def iter_references(node: Any) -> Iterator[dict[str, Any]]:
-    """Every Reference-shaped object (a dict with a string ``reference``) under ``node``."""
-    if isinstance(node, dict):
-        if isinstance(node.get("reference"), str):
-            yield node
-        for key, value in node.items():
-            if key != "contained":
-                yield from iter_references(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from iter_references(item)
+    """Every Reference-shaped object (a dict with a string ``reference``) under ``node``.
+
+    Narrative (``text``) and ``contained`` resources are not walked: neither holds
+    references to other entries.
+    """
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            if isinstance(current.get("reference"), str):
+                yield current
+            stack.extend(v for k, v in current.items()
+                         if k not in _SKIPPED and isinstance(v, dict | list))
+        elif isinstance(current, list):
+            stack.extend(v for v in current if isinstance(v, dict | list))
+
+
+_SKIPPED = frozenset({"contained", "text"})
 
 
 def rewrite(node: Any, replace: Callable[[str], str | None]) -> Any:

@@ -23,7 +23,6 @@ entries; a document is stored as one Bundle resource.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -130,7 +129,8 @@ def _rewrite_references(node: Any, *mappings: dict[str, str]) -> None:
 
 def transaction_unit(bundle: dict[str, Any], kind: str, identifiers: Identifiers) -> Unit:
     """A transaction or batch Bundle, with its id-carrying POSTs turned into PUTs."""
-    entries = [copy.deepcopy(e) for e in bundle.get("entry") or [] if isinstance(e, dict)]
+    # the Bundle was parsed for this plan alone, so its entries are rewritten in place
+    entries = [e for e in bundle.get("entry") or [] if isinstance(e, dict)]
     mapping: dict[str, str] = {}
     requests: list[Request] = []
     full_urls: list[str | None] = []
@@ -159,7 +159,7 @@ def transaction_unit(bundle: dict[str, Any], kind: str, identifiers: Identifiers
 
 
 def _single(resource: dict[str, Any], identifiers: Identifiers) -> Unit:
-    request, idempotent = store_request(copy.deepcopy(resource))
+    request, idempotent = store_request(resource)
     identifiers.learn(request)
     _rewrite_references(request.resource, identifiers.known)
     return Unit("single", [request], [], int(not idempotent))

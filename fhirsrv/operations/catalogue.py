@@ -6,3 +6,4 @@ from . import lookup  # noqa: F401
 from . import summary  # noqa: F401
 from . import translate  # noqa: F401
 from . import validate_code  # noqa: F401
+from . import validate  # noqa: F401

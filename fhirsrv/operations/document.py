@@ -7,8 +7,6 @@ documents are the ones clients send (POST Bundle), generated ones are transient.
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Response
 
 from .. import security
@@ -34,10 +32,7 @@ def document(invocation: Invocation) -> Response:
     with svc.transaction() as cur:
         stored = svc.store.read(cur, "Composition", invocation.id or "")  # 404 / 410
         security.authorize_read(caller, stored, cur)
-
-        def keep(item: Any) -> bool:
-            return security.may_see(caller, item.rtype, item.id, item.text, item.patient_id, cur)
-
-        bundle = build_document(cur, invocation.id or "", base_url(), keep)
+        admit = security.document_admit(caller, stored.patient_id, cur)
+        bundle = build_document(cur, invocation.id or "", base_url(), admit)
     assert bundle is not None
     return fhir_response(bundle)

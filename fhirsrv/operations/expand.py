@@ -6,7 +6,7 @@ from flask import Response
 
 from ..errors import FhirError
 from ..rest.http import fhir_response
-from ..terminology.operation_support import instance, integer, request_session, resource, text
+from ..terminology.operation_support import boolean, instance, integer, request_session, resource, text
 from .framework import Invocation, operation
 
 
@@ -45,5 +45,5 @@ def expand(inv: Invocation) -> Response:
             if value is not None
         ]
         body = session.expansion_resource(valueset, expansion, text=filter_text, offset=offset, count=count,
-                                          parameters=echoed)
+                                          active_only=boolean(inv, "activeOnly"), parameters=echoed)
         return fhir_response(body)

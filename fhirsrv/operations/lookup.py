@@ -33,6 +33,9 @@ def lookup(inv: Invocation) -> Response:
             index = session.require_codesystem(coded.system, coded.version)
         concept = index.get(coded.code)
         if concept is None:
+            if not index.complete:
+                raise NotFound(f"{coded.code!r} is not in the {index.content} of {index.url} this server holds; "
+                               "a terminology server with the full code system may know it", expression=coded.source)
             raise NotFound(f"{coded.code!r} is not a code of {index.url}", expression=coded.source)
         wanted = {str(p) for p in inv.values("property")}
         return out_parameters(

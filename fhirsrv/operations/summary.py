@@ -52,12 +52,9 @@ def summary(invocation: Invocation) -> Response:
                 raise FhirError(
                     "Patient/$summary needs identifier=system|value (IPS: requestors SHALL provide an "
                     "identifier); or call Patient/[id]/$summary", code="required", expression="identifier")
-            patient_id = patient_by_identifier(cur, *_identifier(identifier))
+            patient_id = patient_by_identifier(cur, svc.model, *_identifier(identifier))
         caller = security.current()
         security.authorize_patient(caller, patient_id, cur)
-
-        def keep(item: Any) -> bool:
-            return security.may_see(caller, item.rtype, item.id, item.text, item.patient_id, cur)
-
-        bundle = build_summary(cur, svc.registry, patient_id, profile, base_url(), keep)
+        admit = security.document_admit(caller, patient_id, cur)
+        bundle = build_summary(cur, svc.registry, patient_id, profile, base_url(), admit)
     return fhir_response(bundle)

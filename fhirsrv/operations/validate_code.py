@@ -14,6 +14,7 @@ from ..terminology import CodeCheck
 from ..terminology.codesystems import CodeSystemIndex
 from ..terminology.operation_support import (
     Coded,
+    boolean,
     coded_input,
     instance,
     out_parameters,
@@ -22,7 +23,7 @@ from ..terminology.operation_support import (
     text,
 )
 from ..terminology.service import Session
-from ..terminology.valuesets import Member
+from ..terminology.valuesets import Expansion, Member
 from .framework import Invocation, operation
 
 
@@ -60,7 +61,18 @@ def validate_valueset_code(inv: Invocation) -> Response:
             raise FhirError("say which value set: give 'url' (or 'valueSet', or use ValueSet/[id]/$validate-code)",
                             code="required", expression="url")
         checks = [session.check_member(expansion, label, c.system, c.code, c.display) for c in codings]
+        if not boolean(inv, "abstract"):  # R4: abstract concepts are valid only when the caller allows them
+            checks = [_not_abstract(session, expansion, c, check) for c, check in zip(codings, checks, strict=True)]
         return _answer(checks)
+
+
+def _not_abstract(session: Session, expansion: Expansion, coded: Coded, check: CodeCheck) -> CodeCheck:
+    system = session.aliases.normalise(coded.system)
+    member = expansion.find(system, coded.code) if check.valid and system else None
+    if member is not None and member.abstract:
+        return CodeCheck(False, f"{member.system}#{member.code} is abstract (not selectable); "
+                                "pass abstract=true where abstract concepts are allowed")
+    return check
 
 
 @operation(

@@ -8,11 +8,16 @@ entry's OperationOutcome and status; a batch always answers 200 with one outcome
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 from flask import Response
+from psycopg import Cursor
 
 from .. import security
+from ..documents.ingest import ingest_document
 from ..errors import Conflict
+from ..store.repository import Stored
 from ..store.transaction import PREFER_RETURN, BundleContext, process_bundle
 from .checks import validate_for_write
 from .http import base_url, check_accept, fhir_response, prefer, read_json_body, services
@@ -28,7 +33,15 @@ def context() -> BundleContext:
         base=base_url(),
         validate=validate_for_write,
         prefer_return=mode if mode in PREFER_RETURN else "representation",
+        ingest_document=_ingest,
     )
+
+
+def _ingest(cur: Cursor, document: dict[str, Any]) -> tuple[Stored, bool]:
+    """A document Bundle posted inside a batch/transaction is ingested as ``POST [base]/Bundle``
+    would: validated against its profile, stored as received, decomposed."""
+    result = ingest_document(cur, document)
+    return result.bundle, result.created
 
 
 def process() -> Response:

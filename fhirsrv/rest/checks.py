@@ -37,10 +37,9 @@ def validate_for_write(resource: dict[str, Any], *, expression_prefix: str = "")
             f"{rid!r} is not a valid FHIR id", code="value", expression=f"{expression_prefix}{resource['resourceType']}.id"
         )
     reject_broken_conceptmap(resource, expression_prefix)  # R4 map rules, even with validation off
-    validator = services().validator
-    if validator is None or not services().settings.validate_on_write:
+    if not services().settings.validate_on_write:
         return
-    outcome = validator(resource)
+    outcome = services().write_validator(resource)
     if has_errors(outcome):
         first = next(i for i in outcome["issue"] if i.get("severity") in {"error", "fatal"})
         raise Unprocessable(first.get("diagnostics", "the resource is not valid"), outcome=outcome)

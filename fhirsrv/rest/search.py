@@ -9,6 +9,8 @@ re-parsing them (unless ``_summary``/``_elements`` ask for a reduced body).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,7 +18,7 @@ from flask import Response, request
 
 from .. import fhirjson, security
 from ..errors import FhirError
-from ..store.search import Match, SearchRequest, SearchResult, execute
+from ..store.search import Match, SearchError, SearchRequest, SearchResult, execute
 from .bundle_builder import bundle, raw
 from .checks import known_type
 from .elements import shape_resource
@@ -50,10 +52,10 @@ def _search(rtype: str | None, path: str) -> Response:
     svc = services()
     lenient = prefer("handling") == "lenient"
     base = base_url()
-    search = SearchRequest.parse(rtype, _request_params(), svc.model, lenient, base)
+    search = SearchRequest.parse(rtype, _request_params(), svc.model, lenient, base, _valueset_expander)
     caller = security.current()
-    with svc.transaction() as cur:
-        result = execute(cur, search, page_size=svc.settings.default_page_size,
+    with _read_only_connection() as conn, conn.cursor() as cur:
+        result = execute(conn, search, page_size=svc.settings.default_page_size,
                          max_page_size=svc.settings.max_page_size, restrict=security.restrict_sql(caller, "r.patient_id"))
         result.matches = security.filter_visible(caller, result.matches, cur)
         result.includes = security.filter_visible(caller, result.includes, cur)
@@ -64,6 +66,36 @@ def _search(rtype: str | None, path: str) -> Response:
     if result.ignored:
         entries.append(_ignored_outcome(result))
     return fhir_response(bundle("searchset", entries, total=result.total, links=_links(base + path, search, result)))
+
+
+@contextmanager
+def _read_only_connection() -> Iterator[Any]:
+    """A pooled connection in autocommit for the duration of a search.
+
+    A search only reads, and each of its statements (page, count, includes) is consistent
+    on its own; without an explicit transaction the page costs one round trip instead of
+    three (BEGIN, SELECT, COMMIT) — measured: the BEGIN/COMMIT pair was half the time of a
+    ``Observation?patient=`` request.
+    """
+    with services().pool.connection() as conn:
+        conn.autocommit = True
+        try:
+            yield conn
+        finally:
+            conn.autocommit = False
+
+
+def _valueset_expander(url: str) -> list[tuple[str, str]]:
+    """The codes of a shipped value set for :in / :not-in; 400 when it cannot be listed in full."""
+    from ..terminology.service import terminology_for  # heavy: only when :in is used
+
+    expansion = terminology_for(services().settings).session().expansion(url)
+    if expansion is None:
+        raise SearchError(f"the value set {url} is not known to this server")
+    if not expansion.complete:
+        why = expansion.reason_open(None) or next(iter(expansion.doubtful.values()), "")
+        raise SearchError(f"the value set {url} cannot be listed in full ({why}); search by codes instead")
+    return [(m.system, m.code) for m in expansion.listing()]
 
 
 def _entry(base: str, match: Match, mode: str, search: SearchRequest) -> dict[str, Any]:

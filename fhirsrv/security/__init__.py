@@ -29,9 +29,9 @@ from .enforce import (
     authorize_patient,
     authorize_read,
     authorize_write,
+    document_admit,
     exact_in_sql,
     filter_visible,
-    may_see,
     refuse_protected,
     require_scope,
     restrict_sql,
@@ -54,6 +54,6 @@ def current() -> AccessContext:
 
 __all__ = [
     "AccessContext", "DEVELOPMENT", "Forbidden", "Professional", "authorize_patient", "authorize_read",
-    "authorize_write", "current", "exact_in_sql", "filter_visible", "guard", "guard_services", "install", "may_see", "refuse_protected",
+    "authorize_write", "current", "exact_in_sql", "document_admit", "filter_visible", "guard", "guard_services", "install", "refuse_protected",
     "require_scope", "restrict_sql",
 ]

@@ -7,8 +7,9 @@ link is replaced by the ``Type/id`` the server chose (http.html#trules):
 
 * ``reference`` values of any Reference, wherever it sits: nested elements, extensions,
   contained resources;
-* ``url`` values equal to an entry's ``fullUrl`` (``Attachment.url`` pointing at a Binary
-  of the same Bundle — the spec asks for uri/url elements too);
+* ``url`` values equal to an entry's ``urn:uuid:``/``urn:oid:`` fullUrl (``Attachment.url``
+  pointing at a Binary of the same Bundle — the spec asks for uri/url elements too; an
+  ``http`` fullUrl is left alone there, being, for conformance resources, their canonical);
 * ``href``/``src`` attributes of the narrative ``div`` that name an entry's fullUrl.
 
 Relative references (``Patient/1``) are read against the base of the entry's own absolute
@@ -38,6 +39,9 @@ class EntryError(FhirError):
 # Resolves a conditional reference ("Patient?identifier=x") to "Patient/<id>"; raises FhirError.
 ConditionalResolver = Callable[[str, str, str], str]  # (rtype, query, expression) -> "Type/id"
 
+# ``url`` elements are rewritten only for urn: fullUrls: a conformance resource's canonical
+# ``url`` is often also its entry's fullUrl, and canonicals are never rewritten.
+_URN_FULL_URLS = ("urn:uuid:", "urn:oid:")
 _NARRATIVE_LINK = re.compile(r'(\b(?:href|src)\s*=\s*")([^"]+)(")')
 _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 _RTYPE = re.compile(r"^[A-Z][A-Za-z]+$")
@@ -95,7 +99,7 @@ class ReferenceRewriter:
             if isinstance(value, str):
                 if key == "reference":
                     new = self._reference(value, path, key)
-                elif key == "url" and value in self.targets:
+                elif key == "url" and value.startswith(_URN_FULL_URLS) and value in self.targets:
                     new = self.targets[value]
                 elif key == "div" and self.targets and ("href" in value or "src" in value):
                     new = _NARRATIVE_LINK.sub(self._narrative_link, value)

@@ -33,6 +33,11 @@ _TOKEN = re.compile(
 )
 
 
+def NEVER(focus: list[Node], root: dict) -> list[Node]:
+    """A branch rooted at another resource type: pruned when the root type is known."""
+    return []
+
+
 def _tokenize(text: str) -> list[tuple[str, str]]:
     tokens: list[tuple[str, str]] = []
     pos = 0
@@ -59,11 +64,13 @@ def _flatten(value: Any, hint: str | None, out: list[Node]) -> None:
 class _Compiler:
     """Recursive descent over the token list; each rule returns an :data:`Eval`."""
 
-    def __init__(self, text: str, resource_types: frozenset[str], choice_types: dict[str, tuple[str, ...]]):
+    def __init__(self, text: str, resource_types: frozenset[str], choice_types: dict[str, tuple[str, ...]],
+                 root_type: str | None = None):
         self.tokens = _tokenize(text)
         self.pos = 0
         self.resource_types = resource_types
         self.choice_types = choice_types
+        self.root_type = root_type  # when known, branches rooted at other types compile to NEVER
 
     # -- token helpers -------------------------------------------------------------------
     def peek(self, offset: int = 0) -> tuple[str, str] | None:
@@ -86,15 +93,16 @@ class _Compiler:
         result = self.union()
         if self.peek() is not None:
             raise Unsupported(f"unexpected {self.peek()!r}")
-        return result
+        return (lambda focus, root: []) if result is NEVER else result
 
     def union(self) -> Eval:
         parts = [self.as_expr()]
         while self.at("|"):
             self.take("|")
             parts.append(self.as_expr())
-        if len(parts) == 1:
-            return parts[0]
+        parts = [p for p in parts if p is not NEVER]
+        if len(parts) <= 1:
+            return parts[0] if parts else NEVER
 
         def run(focus: list[Node], root: dict) -> list[Node]:
             out: list[Node] = []
@@ -109,7 +117,8 @@ class _Compiler:
         while self.at("as") or self.at("is"):
             op = self.take()[1]
             type_name = self.take()[1]
-            inner = _type_filter(inner, type_name) if op == "as" else _type_test(inner, type_name)
+            if inner is not NEVER:
+                inner = _type_filter(inner, type_name) if op == "as" else _type_test(inner, type_name)
         return inner
 
     def path(self) -> Eval:
@@ -125,6 +134,8 @@ class _Compiler:
                 steps.append(lambda focus, root, i=index: focus[i : i + 1])
             else:
                 break
+        if steps[0] is NEVER:
+            return NEVER
         if len(steps) == 1:
             return steps[0]
 
@@ -158,6 +169,10 @@ class _Compiler:
                 return lambda focus, root: [(n[0], n[1]) for n in focus if isinstance(n[0], dict)]
             if name not in self.resource_types:
                 raise Unsupported(f"unknown root {name}")
+            if self.root_type is not None and name != self.root_type:
+                return NEVER
+            if self.root_type is not None:
+                return lambda focus, root: focus
             return lambda focus, root, t=name: [n for n in focus if isinstance(n[0], dict) and n[0].get("resourceType") == t]
         return self.member_or_call()
 
@@ -274,13 +289,17 @@ def _reference_type(value: Any) -> str | None:
 
 
 def compile_expression(
-    text: str, resource_types: frozenset[str], choice_types: dict[str, tuple[str, ...]]
+    text: str, resource_types: frozenset[str], choice_types: dict[str, tuple[str, ...]],
+    root_type: str | None = None,
 ) -> Callable[[Any, dict], list[Node]]:
     """Compile ``text``; the result maps (context value, root resource) to nodes.
 
+    With ``root_type`` the expression is specialised for resources of that type: the union
+    branches of shared parameters (``AllergyIntolerance.code | Condition.code | …``) that
+    start at another type are dropped at compile time.
     Raises :class:`Unsupported` for expressions beyond the subset.
     """
-    evaluate = _Compiler(text, resource_types, choice_types).compile()
+    evaluate = _Compiler(text, resource_types, choice_types, root_type).compile()
 
     def run(context: Any, root: dict) -> list[Node]:
         return evaluate([(context, None)], root)

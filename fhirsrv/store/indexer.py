@@ -205,8 +205,11 @@ def reference_values(value: Any, hint: str | None) -> Iterator[tuple[str | None,
 
 
 def uri_values(value: Any, hint: str | None) -> Iterator[str]:
+    """The uri; a canonical with a version (``url|1.0``) also without it, so both find it."""
     if isinstance(value, str):
         yield value
+        if "|" in value:
+            yield value.split("|", 1)[0]
 
 
 # -- compiled parameters ------------------------------------------------------------------------
@@ -218,6 +221,7 @@ class _Plan:
     type: str
     evaluate: Evaluator
     components: tuple[tuple[str, Evaluator], ...] = ()  # (component param type, relative evaluator)
+    targets: tuple[str, ...] = ()  # reference target types
 
 
 class Indexer:
@@ -227,18 +231,21 @@ class Indexer:
         self.model = model
         self._choice_types = fhirpath_mini.choice_types_from(_all_structure_definitions(model, profiles_dir))
         self._plans: dict[str, list[_Plan]] = {}
-        self._compiled: dict[str, Evaluator] = {}
+        self._compiled: dict[tuple[str, str | None], Evaluator] = {}
 
     # -- compilation ----------------------------------------------------------------------------
-    def compile(self, expression: str) -> Evaluator:
-        """The evaluator for one expression: the fast subset, else fhirpathpy (compiled once)."""
-        found = self._compiled.get(expression)
+    def compile(self, expression: str, root_type: str | None = None) -> Evaluator:
+        """The evaluator for one expression (specialised for ``root_type`` resources): the
+        fast subset, else fhirpathpy (compiled once)."""
+        found = self._compiled.get((expression, root_type))
         if found is None:
             try:
-                found = fhirpath_mini.compile_expression(expression, self.model.resource_types, self._choice_types)
+                found = fhirpath_mini.compile_expression(
+                    expression, self.model.resource_types, self._choice_types, root_type
+                )
             except fhirpath_mini.Unsupported:
                 found = _fhirpathpy_evaluator(expression)
-            self._compiled[expression] = found
+            self._compiled[(expression, root_type)] = found
         return found
 
     def plans(self, rtype: str) -> list[_Plan]:
@@ -251,7 +258,8 @@ class Indexer:
                 components: tuple[tuple[str, Evaluator], ...] = ()
                 if param.type == "composite":
                     components = tuple(self._component(param, url, expr) for url, expr in param.components)
-                plans.append(_Plan(code, param.type, self.compile(param.expression), components))
+                evaluate = self.compile(param.expression, rtype)
+                plans.append(_Plan(code, param.type, evaluate, components, param.targets))
             self._plans[rtype] = plans
         return plans
 
@@ -262,8 +270,13 @@ class Indexer:
         return component.type, self.compile(expression)
 
     # -- extraction -----------------------------------------------------------------------------
-    def extract(self, rtype: str, resource: dict) -> ResourceIndex:
-        """All index rows of ``resource`` (pure: no database)."""
+    def extract(self, rtype: str, resource: dict, *, embedded: bool = False) -> ResourceIndex:
+        """All index rows of ``resource`` (pure: no database).
+
+        A reference parameter whose value is a whole resource (``Bundle.composition`` is
+        ``Bundle.entry[0].resource``) gets that resource's own rows under
+        ``"<code>.<its code>"``, so ``Bundle?composition.subject=…`` is one index lookup.
+        """
         index = ResourceIndex(rtype=rtype)
         for plan in self.plans(rtype):
             try:
@@ -280,9 +293,23 @@ class Indexer:
                         _add_rows(index, f"{plan.code}${position}", component_type, values[position], grp)
             else:
                 _add_rows(index, plan.code, plan.type, nodes, 0)
+                if plan.type == "reference" and not embedded:
+                    self._add_embedded(index, plan, nodes)
         index.dedupe()
         index.patient_ids = self._patient_ids(rtype, resource, index)
         return index
+
+    def _add_embedded(self, index: ResourceIndex, plan: _Plan, nodes: list[Node]) -> None:
+        code = plan.code
+        for value, _ in nodes:
+            inner_type = value.get("resourceType") if isinstance(value, dict) else None
+            if inner_type not in self.model.resource_types or (plan.targets and inner_type not in plan.targets):
+                continue
+            inner = self.extract(inner_type, value, embedded=True)
+            for attribute in TABLE_COLUMNS:
+                getattr(index, attribute).extend(
+                    (f"{code}.{row[0]}", *row[1:]) for row in getattr(inner, attribute)
+                )
 
     def _patient_ids(self, rtype: str, resource: dict, index: ResourceIndex) -> list[str]:
         codes = set(self.model.patient_compartment.get(rtype, ()))
@@ -296,28 +323,34 @@ class Indexer:
 
     # -- storage --------------------------------------------------------------------------------
     def write(self, cur: Any, rid: int, index: ResourceIndex, *, replace: bool = True) -> None:
-        """Store the index rows of ``rid`` in one statement (in the caller's transaction).
+        """Store the index rows of ``rid`` (in the caller's transaction); see :meth:`write_many`."""
+        self.write_many(cur, [(rid, index)], replace=replace)
 
-        One round trip per resource: a data-modifying CTE per table deletes the old rows
-        (skipped with ``replace=False``, for a resource created in this transaction), another
-        inserts the new ones from column arrays (``unnest``).
+    def write_many(self, cur: Any, items: list[tuple[int, ResourceIndex]], *, replace: bool = True) -> None:
+        """Store the index rows of several resources in one statement (one round trip).
+
+        A data-modifying CTE per table deletes the old rows (skipped with ``replace=False``,
+        for resources created in this transaction), another inserts the new ones from column
+        arrays (``unnest``). A transaction Bundle can index all its entries at once.
         """
+        if not items:
+            return
         parts: list[str] = []
         params: list[Any] = []
         if replace:
+            rids = [rid for rid, _ in items]
             for table in INDEX_TABLES:
-                parts.append(f"d_{table} AS (DELETE FROM {table} WHERE rid = %s)")
-                params.append(rid)
+                parts.append(f"d_{table} AS (DELETE FROM {table} WHERE rid = ANY(%s::bigint[]))")
+                params.append(rids)
         for attribute, (table, columns, types) in TABLE_COLUMNS.items():
-            rows = getattr(index, attribute)
+            rows = [(rid, index.rtype, *row) for rid, index in items for row in getattr(index, attribute)]
             if not rows:
                 continue
-            arrays = ", ".join(f"%s::{t}[]" for t in ("text", *types))
+            arrays = ", ".join(f"%s::{t}[]" for t in ("bigint", "text", "text", *types))
             parts.append(
                 f"i_{table} AS (INSERT INTO {table} (rid, rtype, param, {', '.join(columns)}) "
-                f"SELECT %s::bigint, %s, * FROM unnest({arrays}))"
+                f"SELECT * FROM unnest({arrays}))"
             )
-            params.extend([rid, index.rtype])
             params.extend(list(column) for column in zip(*rows, strict=True))
         if parts:
             cur.execute("WITH " + ", ".join(parts) + " SELECT 1", params)

@@ -7,6 +7,8 @@ SearchParameter definitions (``R4Model.search_params``). What the definitions do
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -30,7 +32,7 @@ ORDERED_TYPES = frozenset({"date", "number", "quantity"})
 # search.html, "Modifiers": what each parameter type accepts (besides :missing, always allowed).
 MODIFIERS: dict[str, frozenset[str]] = {
     "string": frozenset({"exact", "contains"}),
-    "token": frozenset({"text", "not", "of-type"}),
+    "token": frozenset({"text", "not", "of-type", "in", "not-in"}),
     "reference": frozenset({"identifier"}),  # plus :[type]
     "uri": frozenset({"below", "above"}),
     "date": frozenset(),
@@ -38,7 +40,10 @@ MODIFIERS: dict[str, frozenset[str]] = {
     "quantity": frozenset(),
     "composite": frozenset(),
 }
-KNOWN_BUT_UNSUPPORTED_MODIFIERS = frozenset({"in", "not-in", "above", "below", "type"})
+KNOWN_BUT_UNSUPPORTED_MODIFIERS = frozenset({"above", "below", "type"})
+MAX_VALUESET_CODES = 10_000
+# ValueSet url -> the (system, code) pairs it contains; raises SearchError when it cannot tell
+ValueSetExpander = Callable[[str], list[tuple[str, str]]]
 RESULT_PARAMS = frozenset({
     "_count", "_offset", "_page", "_sort", "_summary", "_total",
     "_elements", "_format", "_pretty", "_contained", "_containedType",
@@ -47,6 +52,14 @@ UNSUPPORTED_PARAMS = frozenset({"_text", "_content", "_query", "_list", "_filter
 TOTAL_MODES = frozenset({"none", "estimate", "accurate"})
 SUMMARY_MODES = frozenset({"true", "false", "text", "data", "count"})
 MAX_CHAIN_DEPTH = 4
+
+
+def is_supported(param: SearchParamDef) -> bool:
+    """Whether this engine answers the parameter (for the CapabilityStatement): every
+    definition with an expression, except the ``special`` type (``near``)."""
+    return param.type != "special" and param.code not in UNSUPPORTED_PARAMS and (
+        bool(param.expression) or param.code in {"_id", "_lastUpdated"}
+    )
 
 
 class SearchError(FhirError):
@@ -78,6 +91,14 @@ class TokenValue:
     system: str | None  # None: any system; "": explicitly no system
     code: str | None  # None: any code (``system|``)
     text: str = ""  # normalised, for :text
+
+
+@dataclass(frozen=True)
+class CodeSetValue:
+    """The codes of a value set, for :in / :not-in."""
+
+    systems: tuple[str, ...]
+    codes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -134,6 +155,7 @@ class ChainFilter:
     code: str
     target_types: tuple[str, ...]
     inner: Any
+    embedded: bool = False  # the parameter holds whole resources (Bundle.composition): see indexer
 
 
 @dataclass(frozen=True)
@@ -192,17 +214,19 @@ class SearchRequest:
     @classmethod
     def parse(
         cls, rtype: str | None, params: list[tuple[str, str]], model: R4Model, lenient: bool = False,
-        base_url: str | None = None,
+        base_url: str | None = None, expand_valueset: ValueSetExpander | None = None,
     ) -> SearchRequest:
         """Parse and check a search; ``base_url`` (this server's) makes absolute references
-        to it match the relative references stored."""
-        return _Parser(model, lenient, base_url).parse(rtype, params)
+        to it match the relative references stored; ``expand_valueset`` enables :in/:not-in."""
+        return _Parser(model, lenient, base_url, expand_valueset).parse(rtype, params)
 
 
 class _Parser:
-    def __init__(self, model: R4Model, lenient: bool, base_url: str | None = None) -> None:
+    def __init__(self, model: R4Model, lenient: bool, base_url: str | None = None,
+                 expand_valueset: ValueSetExpander | None = None) -> None:
         self.model = model
         self.lenient = lenient
+        self.expand_valueset = expand_valueset
         self.base_url = base_url.rstrip("/") + "/" if base_url else None
 
     # -- entry ------------------------------------------------------------------------------
@@ -356,7 +380,21 @@ class _Parser:
             if not targets:
                 raise SearchError(f"{name}: no type {param.code} can point at has a parameter {next_code}", name)
         inner = self._filter(targets, rest, value, depth + 1)
-        return ChainFilter(param.code, targets, inner)
+        embedded = isinstance(inner, ParamFilter) and self._embeds_resources(param)
+        return ChainFilter(param.code, targets, inner, embedded)
+
+    def _embeds_resources(self, param: SearchParamDef) -> bool:
+        """Whether the parameter's expression ends at an element of type Resource (read from
+        the StructureDefinition): ``Bundle.composition`` is ``Bundle.entry[0].resource``."""
+        for part in (param.expression or "").split("|"):
+            path = re.sub(r"\[\d+\]", "", part.strip().strip("()"))
+            if not re.fullmatch(r"[A-Za-z]+(\.[A-Za-z]+)+", path):
+                continue
+            sd = self.model.structure_definitions.get(path.split(".", 1)[0], {})
+            for element in sd.get("snapshot", {}).get("element", ()):
+                if element.get("path") == path and any(t.get("code") == "Resource" for t in element.get("type", ())):
+                    return True
+        return False
 
     def _has(self, rtypes, name: str, value: str, depth: int) -> HasFilter:
         parts = name.split(":", 3)
@@ -393,6 +431,9 @@ class _Parser:
             component_types = tuple(self.model.params_by_url[url].type for url, _ in param.components)
             values = tuple(self._composite(name, component_types, v) for v in split_keep_escapes(value, ","))
             return ParamFilter(param.code, param.type, None, values, component_types=component_types)
+        if modifier in {"in", "not-in"}:
+            values = tuple(self._valueset(name, v) for v in split_unescaped(value, ","))
+            return ParamFilter(param.code, param.type, modifier, values)
         kind = "token" if modifier == "identifier" else param.type
         values = tuple(
             _parse_value(name, kind, modifier or None, self._local(kind, v), target_type)
@@ -401,6 +442,14 @@ class _Parser:
         if any(v is None for v in values):
             raise SearchError(f"{name}: empty value", name)
         return ParamFilter(param.code, param.type, modifier or None, values, target_type)
+
+    def _valueset(self, name: str, url: str) -> CodeSetValue:
+        if self.expand_valueset is None:
+            raise SearchError(f"{name}: :in and :not-in need the terminology service", name)
+        members = self.expand_valueset(url)
+        if len(members) > MAX_VALUESET_CODES:
+            raise SearchError(f"{name}={url}: the value set has more than {MAX_VALUESET_CODES} codes", name)
+        return CodeSetValue(tuple(s for s, _ in members), tuple(c for _, c in members))
 
     def _local(self, kind: str, text: str) -> str:
         """An absolute reference to this server, made relative (``[base]/Patient/1`` -> ``Patient/1``)."""

@@ -14,12 +14,14 @@ precision range of the search value for ``eq``/``ne``/``ap``.
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from .search_parse import (
     ChainFilter,
+    CodeSetValue,
     CompositeValue,
     DateValue,
     HasFilter,
@@ -99,7 +101,7 @@ class SqlBuilder:
         param = f"{f.code}:{f.modifier}" if f.modifier in {"identifier", "of-type"} else f.code
         x = self.alias("x")
         conditions = _join("OR", [value_condition(f.type, f.modifier, v, x, f.target_type) for v in f.values])
-        if f.modifier == "not":  # not any of the values, including resources without a value
+        if f.modifier in {"not", "not-in"}:  # not any of the values, including resources without one
             return (
                 f"NOT EXISTS (SELECT 1 FROM {table} {x} WHERE {x}.rid = {a}.rid AND {x}.param = %s AND {conditions[0]})",
                 [param, *conditions[1]],
@@ -150,6 +152,8 @@ class SqlBuilder:
 
     # -- chains -----------------------------------------------------------------------------------
     def chain(self, f: ChainFilter, a: str, rtypes: tuple[str, ...]) -> Sql:
+        if f.embedded:  # indexed under "<code>.<inner code>" with the resource that embeds it
+            return self.param_filter(replace(f.inner, code=f"{f.code}.{f.inner.code}"), a, rtypes)
         x, t = self.alias("x"), self.alias("t")
         rtype_sql, rtype_params = _rtype_condition(f"{x}.rtype", rtypes)
         target_sql, target_params = _rtype_condition(f"{t}.rtype", f.target_types)
@@ -172,12 +176,13 @@ class SqlBuilder:
         return sql, [f.source_type, f.code, *inner_params]
 
     # -- sorting ----------------------------------------------------------------------------------
-    def sort_expression(self, key: SortKey, a: str) -> Sql:
-        direction = "DESC" if key.descending else "ASC"
+    def sort_key(self, key: SortKey, a: str) -> Sql:
+        """The value a resource sorts by (the smallest for ascending, the largest for
+        descending, as search.html asks for repeating elements); NULL when it has none."""
         if key.code == "_id":
-            return f"{a}.id {direction}", []
+            return f"{a}.id", []
         if key.code == "_lastUpdated":
-            return f"{a}.last_updated {direction}", []
+            return f"{a}.last_updated", []
         x = self.alias("x")
         table = TABLE_OF_TYPE[key.type]
         aggregate = "max" if key.descending else "min"
@@ -190,8 +195,7 @@ class SqlBuilder:
             "idx_uri": "{x}.uri",
         }[table].format(x=x)
         return (
-            f"(SELECT {aggregate}({column}) FROM {table} {x} WHERE {x}.rid = {a}.rid AND {x}.param = %s) "
-            f"{direction} NULLS LAST",
+            f"(SELECT {aggregate}({column}) FROM {table} {x} WHERE {x}.rid = {a}.rid AND {x}.param = %s)",
             [key.code],
         )
 
@@ -214,6 +218,11 @@ def value_condition(kind: str, modifier: str | None, value: Any, x: str, target_
         return f"{x}.norm LIKE %s", [like_escape(value.norm) + "%"]
     if isinstance(value, TokenValue):
         return token_condition(value, modifier, x)
+    if isinstance(value, CodeSetValue):
+        # a plain ``code`` element has no system in the data: its code alone decides
+        return (f"({x}.code = ANY(%s) AND ({x}.system IS NULL OR "
+                f"({x}.system, {x}.code) IN (SELECT * FROM unnest(%s::text[], %s::text[]))))",
+                [list(value.codes), list(value.systems), list(value.codes)])
     if isinstance(value, DateValue):
         return date_condition(value, f"{x}.low", f"{x}.high")
     if isinstance(value, NumberValue):

@@ -1,26 +1,33 @@
 """The batch/transaction processor: a parsed Bundle and a cursor in, a response Bundle out.
 
-It knows nothing of HTTP, so the REST endpoint (``POST [base]``) and document ingest (a
-document stored atomically, issue 4) share it. Everything runs in the caller's database
-transaction; the caller commits.
+It knows nothing of HTTP: ``POST [base]`` (:mod:`fhirsrv.rest.bundle`) uses it, and so can
+any caller holding a cursor. Everything runs in the caller's database transaction; the
+caller commits. A document Bundle posted as an entry is handed to document ingest through
+:attr:`BundleContext.ingest_document` (stored as received and decomposed, issue 4).
 
 * **transaction** — all or nothing (http.html#transaction). Every entry is read and
   validated first; then, in the spec's order, DELETEs run, POSTs and PUTs get their
   identities (conditional create/update searches, fresh ids for creates), overlapping
   identities are refused, each resource's links are rewritten (fullUrl and conditional
-  references, :mod:`.bundle_refs`) and it is stored, and finally the GETs run. The first
-  failing entry raises a :class:`FhirError` whose OperationOutcome points into the Bundle
-  (``Bundle.entry[3].resource.subject.reference``); the caller rolls back.
+  references, :mod:`.bundle_refs`) and it is stored, and finally the GETs run (they see the
+  transaction's writes). The first failing entry raises a :class:`FhirError` whose
+  OperationOutcome points into the Bundle (``Bundle.entry[3].resource.subject.reference``);
+  the caller rolls back.
 * **batch** — each entry is a one-entry transaction inside its own savepoint; a failure
-  becomes that entry's ``response.outcome`` and the others stand.
+  becomes that entry's ``response.outcome`` and the others stand. Entries of a batch may not
+  depend on each other (http.html#brules), so a batch entry's ``urn:uuid:`` link to another
+  entry is stored as sent.
 
-Known limit: a conditional reference is resolved by a search over what is stored before
-the Bundle's own creates are written, so it cannot designate a resource created by the same
-Bundle (point at that entry's fullUrl instead, which is what fullUrls are for).
+Known limits: conditional references and the criteria of conditional updates are searched
+over what is stored before the Bundle's own creates are written, so they cannot designate a
+resource created by the same Bundle (point at that entry's fullUrl instead, which is what
+fullUrls are for). PATCH is not supported (the server has no PATCH).
 """
 
 from __future__ import annotations
 
+import logging
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,9 +45,22 @@ from .bundle_entries import PROCESSING_ORDER, EntryRequest, check_bundle, condit
 from .bundle_refs import EntryError, ReferenceRewriter, check_conditional
 from .repository import ResourceStore, Stored, format_instant, new_id, now
 
+_log = logging.getLogger("fhirsrv.transaction")
 # (resource) -> None, raising FhirError (422) when the resource may not be stored.
 Validate = Callable[[dict[str, Any]], None]
+# (cursor, document Bundle) -> (the stored Bundle, created?): document ingest (issue 4), which
+# validates against the document's profile, stores it as received and decomposes it.
+IngestDocument = Callable[[Cursor, dict[str, Any]], tuple[Stored, bool]]
 PREFER_RETURN = ("minimal", "representation", "operationoutcome")
+# Advisory locks of conditional creates: (class, bucket) pairs, apart from the repository's
+# per-resource locks (single bigint keys).
+CONDITION_LOCK_CLASS = 0x46484952  # "FHIR"
+CONDITION_LOCK_BUCKETS = 256
+
+
+def condition_bucket(rtype: str, query: str) -> int:
+    """A stable bucket for search criteria (crc32: the same in every process, unlike hash())."""
+    return zlib.crc32(condition_key(rtype, query).encode()) % CONDITION_LOCK_BUCKETS
 
 
 @dataclass
@@ -52,6 +72,12 @@ class BundleContext:
     base: str  # absolute base URL, for Location and fullUrl
     validate: Validate | None = None
     prefer_return: str = "representation"
+    max_search_results: int = 1000  # the largest _count a GET search entry may ask for
+    ingest_document: IngestDocument | None = None  # POST of a document Bundle goes through it
+
+    def is_document(self, request: EntryRequest) -> bool:
+        return (self.ingest_document is not None and request.method == "POST" and request.rtype == "Bundle"
+                and request.resource is not None and request.resource.get("type") == "document")
 
     def find_ids(self, cur: Cursor, rtype: str, query: str) -> list[str]:
         """Ids of current resources matching FHIR search criteria (the search engine)."""
@@ -68,6 +94,7 @@ class EntryResult:
     stored: Stored | None = None
     resource: Any = None  # what goes in entry.resource (a GET's answer), raw JSON text or dict
     outcome: dict[str, Any] | None = None
+    read: bool = False  # a GET/HEAD: its answer is ``resource``, whatever Prefer says
 
 
 @dataclass
@@ -101,6 +128,12 @@ def _batch(cur: Cursor, entries: list[Any], ctx: BundleContext) -> list[EntryRes
             results.append(EntryResult(exc.status, outcome=exc.outcome))
         except psycopg.errors.DeadlockDetected:
             results.append(EntryResult(409, outcome=_retry_outcome(i)))
+        except psycopg.Error:
+            # The savepoint is rolled back and the batch goes on; the entry gets a 500.
+            _log.exception("batch entry %d failed in the database", i)
+            results.append(EntryResult(500, outcome=operation_outcome([{
+                "severity": "error", "code": "exception", "expression": [f"Bundle.entry[{i}]"],
+                "diagnostics": f"entry {i} failed on an internal error; the incident was logged"}])))
     return results
 
 
@@ -115,7 +148,8 @@ def _retry_outcome(index: int) -> dict[str, Any]:
 def _prepare(entry: Any, index: int, ctx: BundleContext) -> EntryRequest:
     """Parse and validate one entry (no database work)."""
     request = parse_entry(entry, index, ctx.base, ctx.model.is_resource_type)
-    if request.resource is not None and ctx.validate is not None:
+    if request.resource is not None and ctx.validate is not None and not ctx.is_document(request):
+        # (a document is validated against its own profile by document ingest)
         with _located(request):
             ctx.validate(request.resource)
     return request
@@ -166,6 +200,7 @@ class _Plan:
         self.targets: dict[str, str] = {}  # fullUrl -> "Type/id"
         self.ids: dict[int, str] = {}  # entry index -> id it writes (or designates)
         self.fresh: set[int] = set()  # entries whose resource gets a new server id (stored by create)
+        self.surrogates: dict[int, int] = {}  # entry index -> pre-allocated surrogate key of a create
         self.existing: dict[int, Stored] = {}  # entry index -> match of a conditional create
         self.twins: dict[int, int] = {}  # entry index -> earlier POST with the same ifNoneExist
         self.conditional_refs: dict[tuple[str, str], str] = {}
@@ -188,9 +223,14 @@ class _Plan:
                 self._identify_put(request)
         self._check_overlaps(deletes + posts + puts)
         rewriter = ReferenceRewriter(self.targets, self._resolve_conditional)
-        for request in posts + puts:
-            with _located(request):
-                self._write(request, rewriter)
+        if self.fresh:
+            keys = self.ctx.store.allocate_surrogates(self.cur, len(self.fresh))
+            self.surrogates = dict(zip(sorted(self.fresh), keys, strict=True))
+        # Pipelined: creates read nothing back, so they go out without waiting for each answer.
+        with self.cur.connection.pipeline():
+            for request in posts + puts:
+                with _located(request):
+                    self._write(request, rewriter)
         for request in gets:
             with _located(request):
                 self._get(request)
@@ -199,12 +239,15 @@ class _Plan:
     # identities ------------------------------------------------------------------------------
     def _lock_conditions(self, posts: list[EntryRequest]) -> None:
         """Serialise concurrent conditional creates with the same criteria (else both would
-        find nothing and create twice); keys are taken sorted so two Bundles cannot deadlock."""
-        keys = sorted({condition_key(r.rtype, r.if_none_exist) for r in posts if r.if_none_exist})
-        if keys:
+        find nothing and create twice). Locks are held to the end of the database transaction,
+        so criteria are hashed into :data:`CONDITION_LOCK_BUCKETS` buckets (a batch of
+        thousands of conditional creates must not exhaust Postgres' lock table) and taken in
+        order, so two Bundles cannot deadlock on them."""
+        buckets = sorted({condition_bucket(r.rtype, r.if_none_exist) for r in posts if r.if_none_exist})
+        if buckets:
             self.cur.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended(k, 1)) FROM unnest(%s::text[]) AS k ORDER BY k",
-                (keys,),
+                "SELECT pg_advisory_xact_lock(%s, b) FROM unnest(%s::int[]) AS b ORDER BY b",
+                (CONDITION_LOCK_CLASS, buckets),
             )
 
     def _identify_post(self, request: EntryRequest) -> None:
@@ -214,7 +257,7 @@ class _Plan:
                 self.twins[request.index] = twin.index
                 self._designate(request, self.ids[twin.index])
                 return
-            ids = self.ctx.find_ids(self.cur, request.rtype, request.if_none_exist)
+            ids = self._find(request.rtype, request.if_none_exist, f"{request.at}.request.ifNoneExist")
             if len(ids) > 1:
                 raise EntryError(
                     f"{request.label}: ifNoneExist {request.if_none_exist!r} matched {len(ids)} "
@@ -225,7 +268,19 @@ class _Plan:
                 self.existing[request.index] = self.ctx.store.read(self.cur, request.rtype, ids[0])
                 self._designate(request, ids[0])
                 return
+        if self.ctx.is_document(request):
+            self._ingest(request)
+            return
         self._designate(request, new_id(), fresh=True)
+
+    def _ingest(self, request: EntryRequest) -> None:
+        """A document is stored at once, whole and decomposed, by document ingest: it refers
+        to nothing outside itself, and other entries may point at it by its fullUrl."""
+        assert self.ctx.ingest_document is not None and request.resource is not None
+        stored, created = self.ctx.ingest_document(self.cur, request.resource)
+        self.existing[request.index] = stored
+        self.results[request.index] = EntryResult(201 if created else 200, stored=stored)
+        self._designate(request, stored.id)
 
     def _same_condition(self, request: EntryRequest) -> EntryRequest | None:
         """An earlier POST of this Bundle with the same ifNoneExist: the same resource."""
@@ -243,7 +298,7 @@ class _Plan:
             self._designate(request, request.rid)
             return
         assert request.query is not None and request.resource is not None
-        ids = self.ctx.find_ids(self.cur, request.rtype, request.query)
+        ids = self._find(request.rtype, request.query, f"{request.at}.request.url")
         if len(ids) > 1:
             raise EntryError(
                 f"{request.label}: the conditional update matched {len(ids)} {request.rtype} resources; "
@@ -271,8 +326,8 @@ class _Plan:
         """http.html#trules: the same resource may not be written twice in one transaction."""
         seen: dict[tuple[str, str], int] = {}
         for request in writes:
-            if request.index in self.existing or request.index in self.twins:
-                continue  # a conditional create that matched writes nothing
+            if request.index in self.existing or request.index in self.twins or request.index not in self.ids:
+                continue  # a conditional create that matched, a delete that matched nothing: no write
             key = (request.rtype, self.ids[request.index])
             if key in seen:
                 raise EntryError(
@@ -282,6 +337,17 @@ class _Plan:
                 )
             seen[key] = request.index
 
+    def _find(self, rtype: str, query: str, expression: str) -> list[str]:
+        """The search engine's matches; its complaints (unknown parameter …) point at the
+        criteria in the Bundle (``Bundle.entry[2].request.ifNoneExist``)."""
+        try:
+            return self.ctx.find_ids(self.cur, rtype, query)
+        except EntryError:
+            raise
+        except FhirError as exc:
+            raise EntryError(f"{rtype}?{query}: {exc}", status=exc.status, code=exc.issue.code,
+                             expression=expression) from None
+
     def _resolve_conditional(self, rtype: str, query: str, expression: str) -> str:
         key = (rtype, query)
         hit = self.conditional_refs.get(key)
@@ -289,7 +355,7 @@ class _Plan:
             if not self.ctx.model.is_resource_type(rtype):
                 raise EntryError(f"the conditional reference {rtype}?{query} names no FHIR R4 resource type",
                                  code="invalid", expression=expression)
-            hit = check_conditional(rtype, query, self.ctx.find_ids(self.cur, rtype, query), expression)
+            hit = check_conditional(rtype, query, self._find(rtype, query, expression), expression)
             self.conditional_refs[key] = hit
         return hit
 
@@ -298,7 +364,7 @@ class _Plan:
         rid = request.rid
         if rid is None:
             assert request.query is not None
-            ids = self.ctx.find_ids(self.cur, request.rtype, request.query)
+            ids = self._find(request.rtype, request.query, f"{request.at}.request.url")
             if len(ids) > 1:
                 raise EntryError(
                     f"{request.label}: the conditional delete matched {len(ids)} {request.rtype} resources; "
@@ -320,14 +386,15 @@ class _Plan:
         if request.index in self.twins:
             existing = self.results[self.twins[request.index]].stored
         if existing is not None:
-            self.results[request.index] = EntryResult(200, stored=existing)
+            self.results.setdefault(request.index, EntryResult(200, stored=existing))
             return
         assert request.resource is not None
         resource = rewriter.rewrite(request.resource, request.full_url, f"{request.at}.resource")
         rid = self.ids[request.index]
         store = self.ctx.store
         if request.index in self.fresh:
-            stored, _ = store.create(self.cur, request.rtype, resource, moment=self.moment, rid=rid)
+            stored, _ = store.create(self.cur, request.rtype, resource, moment=self.moment, rid=rid,
+                                     surrogate=self.surrogates[request.index])
             created = True
         else:
             try:
@@ -345,26 +412,38 @@ class _Plan:
         elif request.rid is not None:
             stored = store.read(self.cur, request.rtype, request.rid)
         else:
-            self.results[request.index] = EntryResult(200, resource=self._searchset(request))
+            self.results[request.index] = EntryResult(200, resource=self._searchset(request), read=True)
             return
         body = None if request.method == "HEAD" else orjson.Fragment(stored.body or "{}")
-        self.results[request.index] = EntryResult(200, stored=stored, resource=body)
+        self.results[request.index] = EntryResult(200, stored=stored, resource=body, read=True)
 
     def _searchset(self, request: EntryRequest) -> dict[str, Any]:
-        """A GET [type]?criteria entry: the matches as a searchset (search's paging rules do
-        not apply inside a Bundle; every match is returned)."""
-        ids = self.ctx.find_ids(self.cur, request.rtype, request.query or "")
-        matches = [s for s in (self.ctx.store.find_current(self.cur, request.rtype, i) for i in ids) if s]
-        return {
-            "resourceType": "Bundle",
-            "type": "searchset",
-            "total": len(matches),
-            "entry": [
-                {"fullUrl": f"{self.ctx.base}/{s.rtype}/{s.id}", "resource": orjson.Fragment(s.body or "{}"),
-                 "search": {"mode": "match"}}
-                for s in matches
-            ],
-        }
+        """A GET [type]?criteria entry: the first page (``_count``, default 20) as a searchset,
+        seeing this transaction's own writes; ``total`` tells whether there is more."""
+        from .search import SearchRequest, execute  # the search engine, loaded on first use
+
+        params = parse_qsl(request.query or "", keep_blank_values=True)
+        try:
+            search = SearchRequest.parse(request.rtype, params, self.ctx.model, False, self.ctx.base)
+            result = execute(self.cur, search, page_size=20, max_page_size=self.ctx.max_search_results)
+        except EntryError:
+            raise
+        except FhirError as exc:
+            raise EntryError(f"{request.label}: {exc}", status=exc.status, code=exc.issue.code,
+                             expression=f"{request.at}.request.url") from None
+        entries = [
+            {"fullUrl": f"{self.ctx.base}/{m.rtype}/{m.id}", "resource": orjson.Fragment(m.body),
+             "search": {"mode": mode}}
+            for mode, found in (("match", result.matches), ("include", result.includes))
+            for m in found
+        ]
+        searchset: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset"}
+        if result.total is not None:
+            searchset["total"] = result.total
+        url = request.url if "://" in request.url else f"{self.ctx.base}/{request.url.lstrip('/')}"
+        searchset["link"] = [{"relation": "self", "url": url}]
+        searchset["entry"] = entries
+        return searchset
 
 
 # -- the response Bundle ----------------------------------------------------------------------
@@ -384,20 +463,21 @@ def _response_entry(result: EntryResult, ctx: BundleContext) -> dict[str, Any]:
     entry: dict[str, Any] = {}
     response: dict[str, Any] = {"status": f"{result.status} {HTTPStatus(result.status).phrase}"}
     stored = result.stored
+    resource = result.resource
+    if not result.read and stored is not None and stored.body and ctx.prefer_return == "representation":
+        resource = orjson.Fragment(stored.body)
     if stored is not None:
-        if result.resource is not None or (ctx.prefer_return == "representation" and stored.body):
+        if resource is not None:
             entry["fullUrl"] = f"{ctx.base}/{stored.rtype}/{stored.id}"
-        if result.status in (200, 201) and stored.body is not None and result.resource is None:
+        if not result.read and stored.body is not None:
             response["location"] = f"{ctx.base}/{stored.rtype}/{stored.id}/_history/{stored.version}"
         response["etag"] = stored.etag
         response["lastModified"] = stored.last_updated_fhir
-    if result.resource is not None:
-        entry["resource"] = result.resource
-    elif stored is not None and stored.body and ctx.prefer_return == "representation":
-        entry["resource"] = orjson.Fragment(stored.body)
+    if resource is not None:
+        entry["resource"] = resource
     if result.outcome is not None:
         response["outcome"] = result.outcome
-    elif ctx.prefer_return == "operationoutcome" and stored is not None:
+    elif ctx.prefer_return == "operationoutcome" and stored is not None and not result.read:
         response["outcome"] = operation_outcome([{
             "severity": "information", "code": "informational",
             "diagnostics": f"{stored.rtype}/{stored.id} version {stored.version}",

@@ -9,7 +9,7 @@ OperationOutcome naming the parameter.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,20 +23,38 @@ from .service import Session, terminology_for
 from .stored import DatabaseResources
 
 
+class LazyCursor:
+    """A cursor on a pooled connection, taken on first use (shipped content needs none).
+
+    Terminology operations only read, each with single statements, so the autocommit
+    connection is used without an explicit transaction: one round trip per query.
+    """
+
+    def __init__(self, stack: ExitStack) -> None:
+        self._stack = stack
+        self._cursor: Any = None
+
+    def __call__(self) -> Any:
+        if self._cursor is None:
+            connection = self._stack.enter_context(services().pool.connection())
+            self._cursor = self._stack.enter_context(connection.cursor())
+        return self._cursor
+
+
 @contextmanager
-def request_session() -> Iterator[tuple[Session, Any]]:
+def request_session() -> Iterator[tuple[Session, LazyCursor]]:
     """A terminology session that also sees user-stored resources; yields (session, cursor)."""
-    svc = services()
-    terminology = terminology_for(svc.settings)
-    with svc.transaction() as cur:
-        yield terminology.session(DatabaseResources(cur)), cur
+    terminology = terminology_for(services().settings)
+    with ExitStack() as stack:
+        cursor = LazyCursor(stack)
+        yield terminology.session(DatabaseResources(cursor)), cursor
 
 
-def instance(inv: Invocation, cur: Any) -> dict[str, Any] | None:
+def instance(inv: Invocation, cursor: LazyCursor) -> dict[str, Any] | None:
     """The stored resource an instance-level invocation (``ValueSet/[id]/$expand``) is about."""
     if inv.id is None:
         return None
-    stored = services().store.read(cur, inv.rtype, inv.id)
+    stored = services().store.read(cursor(), inv.rtype, inv.id)
     return fhirjson.loads(stored.body)
 
 
@@ -153,16 +171,13 @@ def out_parameters(*pairs: tuple[str, Any]) -> Response:
 
 
 def parameter(name: str, value: Any) -> dict[str, Any]:
+    """One output parameter: booleans, integers and strings as value[x], lists as parts."""
     if isinstance(value, bool):
         return {"name": name, "valueBoolean": value}
     if isinstance(value, int):
         return {"name": name, "valueInteger": value}
     if isinstance(value, str):
         return {"name": name, "valueString": value}
-    if isinstance(value, list):  # parts
+    if isinstance(value, list):
         return {"name": name, "part": value}
-    if isinstance(value, dict) and "code" in value and ("system" in value or "display" in value):
-        return {"name": name, "valueCoding": value}
-    if isinstance(value, tuple):  # (value[x] key, value)
-        return {"name": name, value[0]: value[1]}
     raise TypeError(f"cannot express {value!r} as a Parameters value")

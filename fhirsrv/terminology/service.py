@@ -12,6 +12,7 @@ is built from stored resources is cached only for that session, because they can
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -41,6 +42,10 @@ class TerminologyService:
         self.codesystem_cache: dict[tuple, CodeSystemIndex] = {}
         self.expansion_cache: dict[str, Expansion | None] = {}
         self._map_index: MapIndex | None = None
+        # The shared (store-less) session builds expansions under this lock: two threads
+        # building the same value set would otherwise see each other's half-built result
+        # as a cycle and cache an incomplete expansion. Cache hits never take the lock.
+        self.build_lock = threading.RLock()
         self._static = Session(self, None)
 
     @property
@@ -129,6 +134,13 @@ class Session:
                 return cached
         if reference in self._expansions:
             return self._expansions[reference]
+        if self.has_store:
+            return self._build(reference, depth)
+        with self.service.build_lock:
+            cached = self.service.expansion_cache.get(reference, _MISSING)
+            return self._build(reference, depth) if cached is _MISSING else cached
+
+    def _build(self, reference: str, depth: int) -> Expansion | None:
         if depth > MAX_DEPTH or reference in self._in_progress:
             return None
         found = self.resolver.find("ValueSet", reference)
@@ -188,8 +200,9 @@ class Session:
         if why:
             return CodeCheck(None, f"{preferred}#{code} cannot be checked against {label}: {why}",
                              system_known=self.service.system_known(preferred))
-        return CodeCheck(False, f"{preferred}#{code} is not in the value set {label}",
-                         system_known=self.service.system_known(preferred))
+        known = self.service.system_known(preferred)
+        unknown = "" if known else f"; the code system {preferred} is not known to this server"
+        return CodeCheck(False, f"{preferred}#{code} is not in the value set {label}{unknown}", system_known=known)
 
     def with_display(self, member: Member, display: str | None) -> CodeCheck:
         known = member.display
@@ -262,6 +275,7 @@ class Session:
         text: str | None = None,
         offset: int = 0,
         count: int | None = None,
+        active_only: bool = False,
         parameters: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """The ValueSet with its ``expansion`` (R4 shape), filtered and paged."""
@@ -270,9 +284,11 @@ class Session:
             raise FhirError(
                 f"the value set {valueset.get('url') or valueset.get('id')} cannot be expanded on this server: "
                 + "; ".join(reasons),
-                status=422, code="too-costly" if not reasons else "not-supported",
+                status=422, code="not-supported",
             )
         members = expansion.listing()
+        if active_only:
+            members = [m for m in members if not m.inactive]
         if text:
             words = text.casefold().split()
             members = [m for m in members if all(w in f"{m.code} {m.display or ''}".casefold() for w in words)]

@@ -8,6 +8,7 @@ index keeps the scan to that type.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from psycopg import Cursor
@@ -23,14 +24,23 @@ _ALL = "SELECT body::text FROM resource WHERE rtype = %s AND current AND NOT del
 
 
 class DatabaseResources:
-    """Implements :class:`fhirsrv.terminology.content.StoredResources` over one cursor."""
+    """Implements :class:`fhirsrv.terminology.content.StoredResources` over one cursor.
 
-    def __init__(self, cursor: Cursor) -> None:
-        self.cursor = cursor
+    ``cursor`` may be a cursor or a function returning one, so that a request whose answer
+    comes from shipped content alone never opens a database transaction.
+    """
+
+    def __init__(self, cursor: Cursor | Callable[[], Cursor]) -> None:
+        self._cursor = cursor
+
+    @property
+    def cursor(self) -> Cursor:
+        return self._cursor() if callable(self._cursor) else self._cursor
 
     def find(self, rtype: str, url: str, version: str | None) -> dict[str, Any] | None:
-        self.cursor.execute(_BY_URL, (rtype, url))
-        candidates = [fhirjson.loads(row[0]) for row in self.cursor.fetchall()]
+        cursor = self.cursor
+        cursor.execute(_BY_URL, (rtype, url))
+        candidates = [fhirjson.loads(row[0]) for row in cursor.fetchall()]
         if version is not None:
             candidates = [
                 c for c in candidates
@@ -41,5 +51,6 @@ class DatabaseResources:
         return max(candidates, key=lambda c: version_key(c.get("version") or ""))
 
     def all_of_type(self, rtype: str) -> list[dict[str, Any]]:
-        self.cursor.execute(_ALL, (rtype,))
-        return [fhirjson.loads(row[0]) for row in self.cursor.fetchall()]
+        cursor = self.cursor
+        cursor.execute(_ALL, (rtype,))
+        return [fhirjson.loads(row[0]) for row in cursor.fetchall()]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .invariants import NATIVE_KEYS
 from .model import (
     NOTHING,
     Binding,
@@ -91,7 +92,7 @@ def _elem(element: dict[str, Any], model_owner: StructureModel | None) -> Elem:
                 source=c.get("source", ""),
             )
             for c in element.get("constraint", ())
-            if c.get("expression")
+            if c.get("expression") and c.get("key") not in NATIVE_KEYS
         ),
         max_length=element.get("maxLength"),
         slicing=_slicing(element),

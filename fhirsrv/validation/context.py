@@ -13,6 +13,7 @@ from typing import Any
 
 from fhirsrv.terminology import ValueSetChecker
 
+from . import fastpath
 from .compiler import CORE_PREFIX, CompileError, compile_structure
 from .model import StructureModel
 from .primitives import PrimitiveRule, build_rules
@@ -38,9 +39,16 @@ class Definitions:
             elif kind == "resource" and not sd.get("abstract"):
                 self.resource_types.add(sd["type"])
             for element in (sd.get("snapshot") or {}).get("element", ()):
+                if element.get("path", "").endswith("[x]"):
+                    fastpath.CHOICE_NAMES.add(element["path"].rsplit(".", 1)[-1][:-3])
                 for constraint in element.get("constraint", ()):
                     self.core_constraints.add(constraint.get("key", ""))
         self.primitives: dict[str, PrimitiveRule] = build_rules(primitive_sds)
+        fastpath.CHOICE_SUFFIXES.update(
+            sd["type"][:1].upper() + sd["type"][1:]
+            for sd in registry.iter_type("StructureDefinition")
+            if sd.get("kind") in ("primitive-type", "complex-type") and sd.get("derivation") == "specialization"
+        )
 
     def structure(self, url: str) -> StructureModel | None:
         """The compiled definition for a canonical (``url`` or ``url|version``), or None."""
@@ -49,8 +57,10 @@ class Definitions:
         sd = self.registry.get(url)
         model: StructureModel | None = None
         if sd is not None and sd.get("resourceType") == "StructureDefinition":
+            if not (sd.get("snapshot") or {}).get("element"):
+                sd = _with_snapshot(sd, self.registry)
             try:
-                model = compile_structure(sd)
+                model = compile_structure(sd) if sd is not None else None
             except CompileError:
                 model = None
         self._models[url] = model
@@ -63,6 +73,19 @@ class Definitions:
         """Core keys (``ele-1``, ``dom-3``, ``bdl-8`` …) are checked by the base walk; a profile
         restating one (often in a later technical-correction wording) adds nothing."""
         return key in self.core_constraints
+
+
+def _with_snapshot(sd: dict[str, Any], registry: Any) -> dict[str, Any] | None:
+    """A differential-only profile gets its snapshot from the project's snapshot generator
+    (``fhirsrv.conformance.snapshot``, built separately); without it the profile is unknown."""
+    try:
+        from fhirsrv.conformance.snapshot import generate_snapshot  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    try:
+        return generate_snapshot(sd, registry)
+    except Exception:  # a generator failure must not turn into a 500; the profile is then unknown
+        return None
 
 
 @dataclass

@@ -28,6 +28,7 @@ import fhirpathpy
 from fhirpathpy.engine.nodes import ResourceNode
 from fhirpathpy.models import models
 
+from . import fastpath
 from .guards import any_present, guard_roots
 
 NATIVE_KEYS = frozenset({"ele-1", "ext-1", "ref-1"})
@@ -165,7 +166,42 @@ def holds(
     return _evaluate(expression, data, type_name, resource, root_resource)
 
 
+_fast: dict[str, Any] = {}
+CROSSCHECK = False  # tests set this to compare the fast path with fhirpathpy on every call
+
+
 def _evaluate(
+    expression: str,
+    data: Any,
+    type_name: str | None,
+    resource: dict[str, Any] | None,
+    root_resource: dict[str, Any] | None,
+) -> bool:
+    if expression not in _fast:
+        _fast[expression] = fastpath.compile_fast(expression)
+    fast = _fast[expression]
+    if fast is not None:
+        try:
+            answer = _truth(fast(data, resource, root_resource or resource))
+        except fastpath.Fallback:
+            pass
+        else:
+            if CROSSCHECK:
+                slow = _evaluate_slow(expression, data, type_name, resource, root_resource)
+                assert slow == answer, f"fast path disagrees on {expression!r}: {answer} vs {slow}"
+            return answer
+    return _evaluate_slow(expression, data, type_name, resource, root_resource)
+
+
+def _truth(result: list[Any]) -> bool:
+    if not result:
+        return True
+    if len(result) == 1 and isinstance(result[0], bool):
+        return result[0]
+    return True
+
+
+def _evaluate_slow(
     expression: str,
     data: Any,
     type_name: str | None,
@@ -178,8 +214,4 @@ def _evaluate(
         result = fn(node, {"resource": resource, "rootResource": root_resource or resource})
     except Exception as exc:
         raise InvariantError(f"cannot evaluate {expression!r}: {exc}") from None
-    if not result:
-        return True
-    if len(result) == 1 and isinstance(result[0], bool):
-        return result[0]
-    return True
+    return _truth(result)

@@ -82,6 +82,10 @@ class Elem:
     content_ref: str | None = None
     model: StructureModel | None = None
     index_cache: dict[Any, Any] = field(default_factory=dict)
+    single_type: str | None = None  # the type code when there is exactly one
+
+    def __post_init__(self) -> None:
+        self.single_type = self.types[0].code if len(self.types) == 1 else None
 
     @property
     def type_codes(self) -> tuple[str, ...]:

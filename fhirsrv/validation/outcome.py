@@ -14,6 +14,54 @@ MESSAGE_SYSTEM = "https://fhirsrv.dev/CodeSystem/validation-message"
 
 SEVERITY_ORDER = {"fatal": 0, "error": 1, "warning": 2, "information": 3}
 
+# Every message id the validator emits (``details.coding[0].code`` in MESSAGE_SYSTEM), with
+# what it means. Ids are stable: clients and tests key on them, so rename none.
+MESSAGE_IDS: dict[str, str] = {
+    "all-ok": "no issues were found",
+    "unreadable": "the input could not be read or parsed as JSON (CLI)",
+    "unknown-element": "a property the definition does not have (or an _element for a non-primitive)",
+    "json-type": "the JSON type is wrong for the FHIR type (string for a boolean, object for a string …)",
+    "json-array-expected": "a repeating element must be a JSON array",
+    "json-array-unexpected": "a single-valued element must not be an array",
+    "empty-element": "an object with no properties, or a primitive with neither value nor extension",
+    "empty-array": "an empty JSON array",
+    "null-value": "a null where a value or an extension is needed",
+    "primitive-extension-mismatch": "_element array length differs from the value array",
+    "primitive-format": "a primitive value breaks its type's lexical rule (regex, calendar, range)",
+    "resource-type-missing": "no resourceType",
+    "resource-type-unknown": "resourceType is not an R4 resource type",
+    "resource-type-wrong": "a resource of another type is required here",
+    "choice-multiple": "more than one form of a choice element value[x]",
+    "type-not-allowed": "a choice form the profile does not allow",
+    "cardinality-min": "a required element is missing",
+    "cardinality-max": "too many repetitions",
+    "cardinality-forbidden": "an element the profile forbids (max 0)",
+    "fixed-value": "a value differs from the profile's fixed[x]",
+    "pattern-value": "a value does not match the profile's pattern[x]",
+    "max-length": "a string longer than maxLength",
+    "binding-required": "a code outside a required value set",
+    "binding-extensible": "a code outside an extensible value set (warning)",
+    "binding-no-code": "a required binding with text but no code",
+    "binding-unchecked": "the binding could not be checked offline (warning, says why)",
+    "invariant-failed": "a FHIRPath constraint failed; diagnostics start with its key (dom-6: …)",
+    "invariant-unevaluable": "a FHIRPath constraint could not be evaluated (warning)",
+    "extension-value": "ext-1: an extension needs exactly one of value[x] and sub-extensions",
+    "extension-unknown": "an extension whose definition we do not have (warning)",
+    "extension-not-extension": "an extension url naming a non-extension definition",
+    "profile-unknown": "a claimed or requested profile we do not have (warning)",
+    "profile-type-mismatch": "a profile for another resource type",
+    "reference-contained-missing": "#id names no contained resource",
+    "reference-dangling": "a reference inside a document Bundle resolves to no entry",
+    "reference-target-type": "a reference to a resource type the element does not allow",
+    "reference-target-profile": "a resolved target does not conform to the target profile",
+    "slice-missing": "a required slice has no item; says what it needs and the closest candidate",
+    "slice-cardinality-max": "too many items in one slice",
+    "slice-closed-unmatched": "an item of a closed slicing matches no slice",
+    "slice-open-unmatched": "an item of an open slicing matches no slice (information)",
+    "slice-open-at-end": "an unsliced item before sliced ones in openAtEnd slicing",
+    "slice-order": "ordered slices out of order",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Issue:

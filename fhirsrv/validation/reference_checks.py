@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import walker  # the walk calls these checks, which ask the walk about profiles
 from .context import Run
 from .model import Elem
 from .outcome import Issue
@@ -30,8 +31,6 @@ def _contained(run: Run, reference: str) -> tuple[dict[str, Any], str] | None:
 
 
 def check_reference(run: Run, elem: Elem, item: dict[str, Any], path: str, base: bool, out: list[Issue]) -> None:
-    from .walker import FailFast, conforms, target_types
-
     reference = item.get("reference")
     if not isinstance(reference, str) or not reference:
         return
@@ -54,7 +53,7 @@ def check_reference(run: Run, elem: Elem, item: dict[str, Any], path: str, base:
             out.append(Issue("error", "not-found", "reference-dangling", f"{path}.reference {reference!r} does not resolve to any entry of this document Bundle; a document must contain every resource it refers to (add the entry, or make the reference match its fullUrl).", f"{path}.reference"))
     if not targets:
         return
-    allowed = target_types(run, targets)
+    allowed = walker.target_types(run, targets)
     rtype = resolved[0].get("resourceType") if resolved else type_of_reference(reference)
     if rtype and allowed and "Resource" not in allowed and rtype not in allowed:
         out.append(Issue("error", "structure", "reference-target-type", f"{path} refers to a {rtype}, but only {', '.join(sorted(allowed))} may be referenced here.", f"{path}.reference"))
@@ -69,14 +68,14 @@ def check_reference(run: Run, elem: Elem, item: dict[str, Any], path: str, base:
     for url in candidates:
         # The target's own reference-target errors would cascade along chains of
         # references (Composition → Condition → Patient); conforms() ignores them.
-        ok, error = conforms(run, resolved[0], resolved[1], url)
+        ok, error = walker.conforms(run, resolved[0], resolved[1], url)
         if ok or ok is None:
             return
         first_error = first_error or error
     said = (id(resolved[0]), "|".join(candidates))
     if said in run.reported_targets:
         return  # one sentence per non-conforming target, not one per reference to it
-    if not isinstance(out, FailFast):  # a fail-fast walk's issues are thrown away
+    if not isinstance(out, walker.FailFast):  # a fail-fast walk's issues are thrown away
         run.reported_targets.add(said)
     names = " or ".join(run.defs.structure(u).label for u in candidates)
     why = f" ({first_error.diagnostics.rstrip('.')})" if first_error else ""

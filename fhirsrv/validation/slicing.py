@@ -10,8 +10,11 @@ leave out — which item came closest and why it failed, in one sentence.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+from . import walker  # the walk and slicing call each other; attributes are used at call time
 from .context import Run
 from .model import NOTHING, Discriminator, Elem
 from .outcome import Issue
@@ -20,7 +23,8 @@ from .values import equals_fixed, matches_pattern, show
 _CALL = re.compile(r"^(ofType|extension)\((.*)\)$")
 
 
-def _segments(path: str) -> list[str]:
+@lru_cache(maxsize=1024)
+def _segments(path: str) -> tuple[str, ...]:
     """Split a discriminator path on dots outside parentheses and quotes."""
     parts, depth, current, quote = [], 0, "", False
     for char in path:
@@ -36,7 +40,7 @@ def _segments(path: str) -> list[str]:
         else:
             current += char
     parts.append(current)
-    return [p for p in parts if p and p != "$this"]
+    return tuple(p for p in parts if p and p != "$this")
 
 
 def values_at(run: Run, item: Any, path: str, where: str) -> list[tuple[Any, str]]:
@@ -122,15 +126,43 @@ def _type_of(value: Any, at: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    """What one discriminator of one slice expects, worked out once per slice."""
+
+    target: Elem | None
+    expected: Any
+    allowed: frozenset[str]
+    profiles: tuple[str, ...]
+
+
+def _spec(run: Run, slice_elem: Elem, disc: Discriminator) -> _Spec:
+    key = ("discriminator", disc)
+    spec = slice_elem.index_cache.get(key)
+    if spec is None:
+        target = definition_at(run, slice_elem, disc.path)
+        spec = _Spec(
+            target=target,
+            expected=_expected_value(slice_elem, target, disc),
+            allowed=frozenset(target.type_codes) if target is not None else frozenset(),
+            profiles=tuple(_profiles_of(target, "resolve()" in disc.path)),
+        )
+        slice_elem.index_cache[key] = spec
+    return spec
+
+
 def discriminate(run: Run, slice_elem: Elem, disc: Discriminator, item: Any, where: str) -> str | None:
     """None when the item passes this discriminator of the slice; otherwise why not."""
-    from .walker import conforms
-
+    spec = _spec(run, slice_elem, disc)
+    if disc.type in ("value", "pattern") and spec.expected is NOTHING:
+        return None  # nothing to compare with: the slice cannot be told apart by this path
+    if disc.type == "type" and not spec.allowed:
+        return None
     found = values_at(run, item, disc.path, where)
-    target = definition_at(run, slice_elem, disc.path)
+    target = spec.target
     label = "the item itself" if disc.path == "$this" else disc.path
     if disc.type in ("value", "pattern"):
-        expected = _expected_value(slice_elem, target, disc)
+        expected = spec.expected
         if expected is NOTHING:
             return None  # nothing to compare with: the slice cannot be told apart by this path
         if any(equals_fixed(v, expected) or matches_pattern(v, expected) for v, _ in found):
@@ -143,15 +175,13 @@ def discriminate(run: Run, slice_elem: Elem, disc: Discriminator, item: Any, whe
             return None
         return f"{label} must be {'present' if wanted else 'absent'}"
     if disc.type == "type":
-        allowed = set(target.type_codes) if target is not None else set()
-        if not allowed:
-            return None
+        allowed = spec.allowed
         types = [_type_of(v, at) for v, at in found]
         if any(t in allowed for t in types):
             return None
         return f"{label} must be a {' or '.join(sorted(allowed))}, not {', '.join(t for t in types if t) or 'missing'}"
     if disc.type == "profile":
-        profiles = _profiles_of(target, "resolve()" in disc.path)
+        profiles = spec.profiles
         if not profiles:
             return None
         first_error: Issue | None = None
@@ -159,7 +189,7 @@ def discriminate(run: Run, slice_elem: Elem, disc: Discriminator, item: Any, whe
             if not isinstance(value, dict):
                 continue
             for url in profiles:
-                ok, error = conforms(run, value, at, url)
+                ok, error = walker.conforms(run, value, at, url)
                 if ok is None:
                     continue
                 if ok:
@@ -220,9 +250,24 @@ def _closest(run: Run, sliced: Elem, slices: list[Elem], items: list[Any], paths
     return (best[1], best[2], best[3]) if best else None
 
 
-def check_slices(run: Run, sliced: Elem, ctype: str | None, items: list[Any], exts: list[Any], paths: list[str], here: str, out: list[Issue]) -> None:
-    from .walker import walk_value
+def _type_candidates(run: Run, sliced: Elem, slices: list[Elem], item: Any, where: str) -> list[Elem]:
+    """The slices whose type discriminators the item can pass, found with one look at the
+    item's types instead of one full discriminator check per slice (IPS has 30+ entry slices)."""
+    candidates = slices
+    for disc in sliced.slicing.discriminators if sliced.slicing else ():
+        if disc.type != "type":
+            continue
+        key = ("type-filter", disc)
+        table = sliced.index_cache.get(key)
+        if table is None:
+            table = sliced.index_cache[key] = [(s, _spec(run, s, disc).allowed) for s in slices]
+        types = {_type_of(v, at) for v, at in values_at(run, item, disc.path, where)}
+        keep = {id(s) for s, allowed in table if not allowed or allowed & types}
+        candidates = [s for s in candidates if id(s) in keep]
+    return candidates
 
+
+def check_slices(run: Run, sliced: Elem, ctype: str | None, items: list[Any], exts: list[Any], paths: list[str], here: str, out: list[Issue]) -> None:
     slicing = sliced.slicing
     assert slicing is not None
     slices = sliced.slices
@@ -230,14 +275,14 @@ def check_slices(run: Run, sliced: Elem, ctype: str | None, items: list[Any], ex
     for i, item in enumerate(items):
         match = None
         if item is not None:
-            for slice_elem in slices:
+            for slice_elem in _type_candidates(run, sliced, slices, item, paths[i]):
                 if _failure(run, sliced, slice_elem, item, paths[i])[1] is None:
                     match = slice_elem
                     break
         assigned.append(match)
     for i, slice_elem in enumerate(assigned):
         if slice_elem is not None:
-            walk_value(run, slice_elem, ctype, items[i], exts[i] if i < len(exts) else None, paths[i], False, out)
+            walker.walk_value(run, slice_elem, ctype, items[i], exts[i] if i < len(exts) else None, paths[i], False, out)
     unmatched = [i for i, s in enumerate(assigned) if s is None and items[i] is not None]
     for slice_elem in slices:
         count = sum(1 for s in assigned if s is slice_elem)
@@ -290,8 +335,6 @@ def _open_unmatched(run: Run, sliced: Elem, ctype: str | None, item: Any, ext: A
     their own paths. With several candidate slices (IPS observations) we cannot know which
     was meant; the sentence then names the closest.
     """
-    from .walker import walk_value
-
     profile_discs = [d for d in sliced.slicing.discriminators if d.type == "profile"] if sliced.slicing else []
     other_discs = [d for d in sliced.slicing.discriminators if d.type != "profile"] if sliced.slicing else []
     fitting = [
@@ -299,7 +342,7 @@ def _open_unmatched(run: Run, sliced: Elem, ctype: str | None, item: Any, ext: A
         if all(discriminate(run, s, d, item, where) is None for d in other_discs)
     ]
     if len(fitting) == 1 and profile_discs:
-        walk_value(run, fitting[0], ctype, item, ext, where, False, out)
+        walker.walk_value(run, fitting[0], ctype, item, ext, where, False, out)
         return
     closest = _closest(run, sliced, fitting or sliced.slices, [item], [where], [0])
     if closest and " must conform to " in closest[2]:

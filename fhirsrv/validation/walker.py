@@ -21,7 +21,9 @@ from .context import Run
 from .model import NOTHING, Elem, StructureModel
 from .outcome import Issue
 from .primitives import json_kind
+from .reference_checks import check_reference
 from .references import BundleIndex
+from .slicing import check_slices
 from .values import equals_fixed, matches_pattern, show
 
 RESOURCE_TYPE_NAMES = ("Resource", "DomainResource")
@@ -131,6 +133,7 @@ def conforms(run: Run, data: dict[str, Any], path: str, url: str) -> tuple[bool 
     try:
         if model.type != data.get("resourceType") and model.type not in RESOURCE_TYPE_NAMES:
             raise NonConforming(Issue("error", "structure", "profile-type-mismatch", f"The profile {model.label} is for {model.type} resources, not {data.get('resourceType')}.", path))
+        _quick_reject(model, data, path)
         found = FailFast()
         validate_resource(run, data, path, model, False, found)
         run.profile_results.setdefault(key, list(found))  # a complete walk: keep it for emission
@@ -138,6 +141,28 @@ def conforms(run: Run, data: dict[str, Any], path: str, url: str) -> tuple[bool 
         answer = (False, exc.issue)
     run.conformance[key] = answer
     return answer
+
+
+def _quick_reject(model: StructureModel, data: dict[str, Any], path: str) -> None:
+    """Before a full fail-fast walk: the profile's top-level required elements and fixed or
+    pattern values, checked directly. Candidate profiles of one type (seven IPS Observation
+    profiles) mostly differ right there, so most "no" answers cost a few dict lookups."""
+    for child in model.root.children.values():
+        if child.choice or child.slice_name:
+            continue
+        value = data.get(child.json_name)
+        if value is None:
+            if child.min > child.base_min and "_" + child.json_name not in data:
+                raise NonConforming(Issue("error", "required", "cardinality-min", f"{path}.{child.name} is required (minimum {child.min}) but missing{_profile_note(child)}.", f"{path}.{child.json_name}"))
+            continue
+        if child.pattern is NOTHING and child.fixed is NOTHING:
+            continue
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if child.pattern is not NOTHING and not matches_pattern(item, child.pattern):
+                raise NonConforming(Issue("error", "value", "pattern-value", f"{path}.{child.json_name} must match {show(child.pattern)}{_profile_note(child)}, but is {show(item)}.", f"{path}.{child.json_name}"))
+            if child.fixed is not NOTHING and not equals_fixed(item, child.fixed):
+                raise NonConforming(Issue("error", "value", "fixed-value", f"{path}.{child.json_name} must be exactly {show(child.fixed)}{_profile_note(child)}, but is {show(item)}.", f"{path}.{child.json_name}"))
 
 
 def emit_profile(run: Run, data: dict[str, Any], path: str, url: str, out: list[Issue], *, claimed: bool = False) -> None:
@@ -158,11 +183,13 @@ def emit_profile(run: Run, data: dict[str, Any], path: str, url: str, out: list[
 # ----------------------------------------------------------------------------- complex values
 
 
-def child_index(run: Run, elem: Elem, tcode: str | None, base: bool) -> tuple[dict[str, tuple[Elem, str | None]] | None, Elem | None]:
+def child_index(run: Run, elem: Elem, tcode: str | None, base: bool) -> tuple[dict[str, tuple[Elem, str | None]] | None, Elem | None, tuple[Elem, ...]]:
     """JSON property name → (element, type) for the children of ``elem`` as type ``tcode``.
 
     Also returns the root of the type definition the children came from (its invariants
-    apply to the value), or None when they are the element's own.
+    apply to the value), or None when they are the element's own; and the children whose
+    absence this mode must report (base: minimum > 0; profile: a minimum above the base's,
+    or required slices).
     """
     cache_key = (tcode, base)
     cached = elem.index_cache.get(cache_key)
@@ -185,7 +212,7 @@ def child_index(run: Run, elem: Elem, tcode: str | None, base: bool) -> tuple[di
                 if profile is not None and profile.derivation == "constraint":
                     children, type_root = profile.root.children, profile.root
     if not children:
-        result: tuple[Any, Any] = (None, type_root)
+        result: tuple[Any, Any, Any] = (None, type_root, ())
     else:
         index: dict[str, tuple[Elem, str | None]] = {}
         for child in children.values():
@@ -197,7 +224,14 @@ def child_index(run: Run, elem: Elem, tcode: str | None, base: bool) -> tuple[di
                         index[child.json_name + _cap(type_ref.code)] = (type_slice, type_ref.code)
             else:
                 index.setdefault(child.json_name, (child, None))
-        result = (index, type_root)
+        required = tuple(
+            child for child in children.values()
+            if not child.slice_name and (
+                (child.min > 0 and (base or child.min > child.base_min))
+                or (not base and child.slicing is not None and any(s.min > 0 for s in child.slices))
+            )
+        )
+        result = (index, type_root, required)
     elem.index_cache[cache_key] = result
     return result
 
@@ -209,7 +243,7 @@ def walk_complex(run: Run, elem: Elem, tcode: str | None, data: Any, path: str, 
         return None
     if base and not data:
         out.append(Issue("error", "structure", "empty-element", f"{path} is empty; an element must have a value or children (omit it instead).", path))
-    index, type_root = child_index(run, elem, tcode, base)
+    index, type_root, required = child_index(run, elem, tcode, base)
     if index is None:
         return type_root
     primitives = run.defs.primitives
@@ -247,12 +281,13 @@ def walk_complex(run: Run, elem: Elem, tcode: str | None, data: Any, path: str, 
             choice_seen[stem] = key
         present.add(id(child))
         walk_property(run, child, ctype, key, value, ext, path, base, out)
-    _check_required(run, index, present, data, path, base, out)
+    if required:
+        _check_required(run, required, present, path, base, out)
     return type_root
 
 
 def _single_type(elem: Elem) -> str | None:
-    return elem.types[0].code if len(elem.types) == 1 else None
+    return elem.single_type
 
 
 def _check_disallowed_choice(index: dict[str, tuple[Elem, str | None]], key: str, path: str, out: list[Issue]) -> None:
@@ -264,12 +299,8 @@ def _check_disallowed_choice(index: dict[str, tuple[Elem, str | None]], key: str
             return
 
 
-def _check_required(run: Run, index: dict[str, tuple[Elem, str | None]], present: set[int], data: dict[str, Any], path: str, base: bool, out: list[Issue]) -> None:
-    seen: set[int] = set()
-    for child, _ in index.values():
-        if id(child) in seen or child.slice_name:
-            continue
-        seen.add(id(child))
+def _check_required(run: Run, required: tuple[Elem, ...], present: set[int], path: str, base: bool, out: list[Issue]) -> None:
+    for child in required:
         if child.min > 0 and id(child) not in present and (base or child.min > child.base_min):
             if child.choice and any(id(s) in present for s in child.slices):
                 continue
@@ -278,8 +309,6 @@ def _check_required(run: Run, index: dict[str, tuple[Elem, str | None]], present
         elif not base and id(child) not in present and child.slicing is not None:
             for slice_elem in child.slices:
                 if slice_elem.min > 0:
-                    from .slicing import check_slices
-
                     check_slices(run, child, None, [], [], [], f"{path}.{child.json_name}", out)
                     break
 
@@ -319,8 +348,6 @@ def walk_property(run: Run, child: Elem, ctype: str | None, key: str, value: Any
             continue
         walk_value(run, child, ctype, item, item_ext, paths[i], base, out)
     if child.slices and child.slicing is not None:
-        from .slicing import check_slices  # slicing walks values too; import here to avoid a cycle
-
         check_slices(run, child, ctype, items, exts, paths, here, out)
 
 
@@ -343,7 +370,7 @@ def _profile_note(elem: Elem) -> str:
 
 
 def walk_value(run: Run, elem: Elem, ctype: str | None, item: Any, ext: Any, path: str, base: bool, out: list[Issue]) -> None:
-    tcode = ctype or _single_type(elem)
+    tcode = ctype or elem.single_type
     rule = run.defs.primitives.get(tcode) if tcode else None
     if rule is not None:
         _walk_primitive(run, elem, tcode, rule.check, item, ext, path, base, out)
@@ -372,8 +399,6 @@ def walk_value(run: Run, elem: Elem, ctype: str | None, item: Any, ext: Any, pat
     if type_root is not None:
         check_constraints(run, type_root, item, tcode, path, base, out)
     if tcode == "Reference":
-        from .reference_checks import check_reference
-
         check_reference(run, elem, item, path, base, out)
     elif tcode == "Extension" and base:
         _check_extension(run, item, path, out)
@@ -416,17 +441,27 @@ def _check_value_rules(run: Run, elem: Elem, tcode: str | None, item: Any, path:
 # ----------------------------------------------------------------------------- invariants
 
 
+def _active_constraints(run: Run, elem: Elem, base: bool) -> tuple[Any, ...]:
+    """The invariants this walk evaluates on ``elem``: not the native ones, and in a profile
+    walk not the core ones (the base walk has them). Worked out once per element and mode."""
+    key = ("constraints", base)
+    found = elem.index_cache.get(key)
+    if found is None:
+        found = tuple(c for c in elem.constraints if base or not run.defs.is_core_constraint(c.key))
+        elem.index_cache[key] = found
+    return found
+
+
 def check_constraints(run: Run, elem: Elem, item: Any, tcode: str | None, path: str, base: bool, out: list[Issue]) -> None:
     if not elem.constraints:
+        return
+    active = _active_constraints(run, elem, base)
+    if not active:
         return
     bundle = run.bundles[-1] if run.bundles else None
     token = invariants.current_resolver.set(_resolver(run, bundle) if bundle else None)
     try:
-        for constraint in elem.constraints:
-            if constraint.key in invariants.NATIVE_KEYS:
-                continue
-            if not base and run.defs.is_core_constraint(constraint.key):
-                continue
+        for constraint in active:
             try:
                 ok = invariants.holds(constraint.expression, item, _fhirpath_type(elem, tcode), run.resource, run.root_resource)
             except invariants.InvariantError as exc:

@@ -7,9 +7,6 @@ or an example is one line here, not a change to the template or the script.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-
-EXAMPLES_DIR = Path(__file__).resolve().parent / "static" / "examples"
 
 
 @dataclass(frozen=True)

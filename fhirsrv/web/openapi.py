@@ -14,6 +14,7 @@ does not pay for it.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -250,6 +251,20 @@ def _operation_paths(spec: OperationSpec, base: str, definition: dict[str, Any] 
     return paths
 
 
+def _component_key(prefix: str, code: str, url: str = "") -> str:
+    """A components/parameters key (OpenAPI allows ``[A-Za-z0-9._-]``), unique per definition."""
+    raw = f"{prefix}.{code}" + (f".{url.rstrip('/').rsplit('/', 1)[-1]}" if url else "")
+    return re.sub(r"[^A-Za-z0-9._-]", "-", raw)
+
+
+def _search_parameter(param: Any) -> dict[str, Any]:
+    text = " ".join((param.description or "").split())
+    if len(text) > 300:
+        text = text[:297] + "…"
+    return {"name": param.code, "required": False, "schema": {"type": "string"},
+            "description": f"{param.type} — {text}" if text else param.type}
+
+
 class OpenApiDescriber:
     """Adds the FHIR descriptions to flask-smorest's spec: per-route docs at mount time, the
     parts that need the loaded definitions on the first ``/openapi.json`` request."""
@@ -287,6 +302,7 @@ class OpenApiDescriber:
             services = current_app.extensions["fhirsrv"]
             types = sorted(services.model.resource_types)
             self.api.spec.components.schema("ResourceType", {"type": "string", "enum": types})
+            self._type_searches(services.model, types)
             for number, spec in enumerate(registered()):
                 definition = services.registry.get(spec.definition) if spec.definition else None
                 for rule, (operations, params) in _operation_paths(spec, self.base, definition, number).items():
@@ -294,3 +310,31 @@ class OpenApiDescriber:
                     self.api.spec.path(rule=next(Map([Rule(rule, defaults={})]).iter_rules()),
                                        operations=operations, parameters=params)
             self._done = True
+
+    def _type_searches(self, model: Any, types: list[str]) -> None:
+        """``GET [base]/[type]`` per type, with that type's own search parameters.
+
+        Each SearchParameter is one entry of components/parameters, referenced by every type
+        that has it (``patient`` is shared by dozens), so the document stays small.
+        """
+        spec = self.api.spec
+        registered_keys: set[str] = set()
+
+        def component(key: str, parameter: dict[str, Any]) -> str:
+            if key not in registered_keys:
+                body = {k: v for k, v in parameter.items() if k not in ("in",)}
+                spec.components.parameter(key, "query", body)
+                registered_keys.add(key)
+            return key
+
+        for rtype in types:
+            params = model.params_for(rtype)
+            refs = [component(_component_key("search", code, p.url), _search_parameter(p))
+                    for code, p in sorted(params.items())]
+            refs += [component(_component_key("result", common["name"]), common)
+                     for common in SEARCH_COMMON if common["name"] not in params]
+            operation = {"summary": f"Search {rtype}", "tags": ["Search by resource type"],
+                         "operationId": f"search_{rtype}", "parameters": refs,
+                         "responses": {**_errors(), "200": _answer(f"A searchset Bundle of {rtype}", BUNDLE_REF)}}
+            spec.path(rule=next(Map([Rule(f"{self.base}/{rtype}", defaults={})]).iter_rules()),
+                      operations={"get": operation}, parameters=[])

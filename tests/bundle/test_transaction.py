@@ -46,7 +46,7 @@ def test_urn_uuid_references_are_rewritten_everywhere(fhir):
         "subject": {"reference": p_url, "display": "the patient"},
         "encounter": {"reference": enc_url},
         "valueQuantity": {"value": "DECIMAL", "unit": "kg"},
-        "derivedFrom": [{"reference": "#prov"}],
+        "focus": [{"reference": "#prov"}],
     }
     # The Observation comes first: ids of later entries must already be known when it is stored.
     answer = fhir.post("", data=_transaction(
@@ -66,7 +66,7 @@ def test_urn_uuid_references_are_rewritten_everywhere(fhir):
     assert obs["extension"][0]["valueReference"]["reference"] == f"Patient/{pat_id}"
     assert obs["contained"][0]["target"][0]["reference"] == f"Patient/{pat_id}"
     assert obs["contained"][0]["agent"][0]["who"]["reference"] == f"Patient/{pat_id}"
-    assert obs["derivedFrom"][0]["reference"] == "#prov"
+    assert obs["focus"][0]["reference"] == "#prov"
     assert f'href="Patient/{pat_id}"' in obs["text"]["div"]
     assert fhir.get(f"Encounter/{enc_id}").json()["subject"]["reference"] == f"Patient/{pat_id}"
 
@@ -245,3 +245,133 @@ def test_get_entries_read_vread_and_missing(fhir):
     missing = fhir.post("", data=_transaction({"request": {"method": "GET", "url": "Patient/does-not-exist"}}))
     assert missing.status_code == 404
     assert missing.json()["issue"][0]["expression"] == ["Bundle.entry[0]"]
+
+
+def test_get_search_entry_sees_the_transactions_own_writes(fhir):
+    mrn = _uid()
+    answer = fhir.post("", data=_transaction(
+        {"request": {"method": "GET", "url": f"Patient?identifier=https://example.org/mrn|{mrn}"}},
+        _post(_patient(mrn)),
+    ), headers={"Prefer": "return=minimal"})
+    assert answer.status_code == 200, answer.text
+    found, created = answer.json()["entry"]
+    assert found["resource"]["type"] == "searchset" and found["resource"]["total"] == 1
+    assert found["resource"]["entry"][0]["resource"]["id"] == _id_of(created)
+    assert "resource" not in created  # Prefer: return=minimal applies to writes, not to reads
+
+
+def test_bad_criteria_point_at_the_request(fhir):
+    answer = fhir.post("", data=_transaction(_post(_patient("x"), ifNoneExist="no-such-param=1")))
+    assert answer.status_code == 400, answer.text
+    issue = answer.json()["issue"][0]
+    assert issue["expression"] == ["Bundle.entry[0].request.ifNoneExist"]
+    assert "no-such-param" in issue["diagnostics"]
+    search = fhir.post("", data=_transaction({"request": {"method": "GET", "url": "Patient?no-such-param=1"}}))
+    assert search.status_code == 400
+    assert search.json()["issue"][0]["expression"] == ["Bundle.entry[0].request.url"]
+
+
+def test_delete_and_update_of_the_same_resource_overlap(fhir):
+    rid = f"ov-{_uid()[:8]}"
+    fhir.put(f"Patient/{rid}", data=json.dumps(_patient("o", id=rid)))
+    answer = fhir.post("", data=_transaction(
+        {"request": {"method": "DELETE", "url": f"Patient/{rid}"}},
+        {"resource": _patient("o", id=rid), "request": {"method": "PUT", "url": f"Patient/{rid}"}},
+    ))
+    assert answer.status_code == 400
+    assert "both change" in answer.json()["issue"][0]["diagnostics"]
+    assert fhir.get(f"Patient/{rid}").status_code == 200  # the delete was rolled back too
+    nothing = fhir.post("", data=_transaction(
+        {"request": {"method": "DELETE", "url": f"Patient?identifier=https://example.org/mrn|{_uid()}"}},
+        _post(_patient("z")),
+    ))
+    assert nothing.status_code == 200, nothing.text
+    assert _statuses(nothing) == ["200 OK", "201 Created"]
+
+
+def test_a_document_inside_a_transaction_is_ingested(fhir):
+    """The same document Bundle as POST [base]/Bundle takes, but inside a transaction: stored as
+    received and decomposed, and other entries can point at it by its fullUrl."""
+    from tests.documents.examples import document_bundles, example, fresh, unique_ssin
+
+    document = fresh(example("2.0.0", document_bundles("2.0.0")[0]), patient_value=unique_ssin())
+    doc_url = f"urn:uuid:{_uid()}"
+    note = {"resourceType": "Communication", "status": "completed",
+            "payload": [{"contentReference": {"reference": doc_url}}]}
+    answer = fhir.post("", data=_transaction(
+        {"fullUrl": doc_url, "resource": document, "request": {"method": "POST", "url": "Bundle"}},
+        _post(note),
+    ))
+    assert answer.status_code == 200, answer.text[:2000]
+    doc_entry, note_entry = answer.json()["entry"]
+    assert _statuses(answer) == ["201 Created", "201 Created"]
+    bundle_id = _id_of(doc_entry)
+    stored = fhir.get(f"Bundle/{bundle_id}").json()
+    def sans_server(body: dict) -> dict:
+        return {k: v for k, v in body.items() if k not in {"id", "meta"}}
+
+    assert sans_server(stored) == sans_server(document)
+    refs = fhir.get("DocumentReference", params={"_sort": "-_lastUpdated", "_count": 10}).json()
+    assert any(e["resource"]["content"][0]["attachment"].get("url") == f"Bundle/{bundle_id}" for e in refs["entry"])
+    payload = fhir.get(f"Communication/{_id_of(note_entry)}").json()["payload"][0]
+    assert payload["contentReference"]["reference"] == f"Bundle/{bundle_id}"
+    # the same document again: the stored one (200), nothing stored twice
+    again = fhir.post("", data=_transaction(
+        {"fullUrl": doc_url, "resource": document, "request": {"method": "POST", "url": "Bundle"}}))
+    assert _statuses(again) == ["200 OK"] and _id_of(again.json()["entry"][0]) == bundle_id
+
+
+def test_an_invalid_document_fails_the_transaction_pointing_inside_it(fhir):
+    from tests.documents.examples import document_bundles, example, fresh, unique_ssin
+
+    document = fresh(example("2.0.0", document_bundles("2.0.0")[0]), patient_value=unique_ssin())
+    del document["entry"][0]["resource"]["subject"]
+    mark = _uid()
+    answer = fhir.post("", data=_transaction(
+        _post({"resourceType": "Organization", "name": mark}),
+        {"resource": document, "request": {"method": "POST", "url": "Bundle"}},
+    ))
+    assert answer.status_code == 422, answer.text[:1000]
+    expressions = [e for i in answer.json()["issue"] for e in i.get("expression", [])]
+    assert expressions and all(e.startswith("Bundle.entry[1].resource") for e in expressions), expressions
+    assert any(e.startswith("Bundle.entry[1].resource.entry[0].resource") for e in expressions), expressions
+
+
+def test_concurrent_conditional_creates_store_one_resource(fhir, base_url):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.conftest import FhirClient
+
+    mrn = _uid()
+    body = _transaction(_post(_patient(mrn), ifNoneExist=f"identifier=https://example.org/mrn|{mrn}"))
+
+    def post(_: int) -> str:
+        with FhirClient(base_url) as client:
+            return client.post("", data=body).json()["entry"][0]["response"]["status"]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = sorted(pool.map(post, range(4)))
+    assert statuses == ["200 OK", "200 OK", "200 OK", "201 Created"]
+    found = fhir.get("Patient", params={"identifier": f"https://example.org/mrn|{mrn}"}).json()
+    assert found["total"] == 1
+
+
+def test_canonical_urls_are_not_rewritten(fhir):
+    """Conformance resources often use their canonical as fullUrl: that is no link to rewrite."""
+    vid = f"vs-{_uid()[:8]}"
+    canonical = f"http://example.org/fhir/ValueSet/{vid}"
+    value_set = {"resourceType": "ValueSet", "id": vid, "url": canonical, "status": "draft",
+                 "compose": {"include": [{"valueSet": [canonical]}]}}
+    binary_url = f"urn:uuid:{_uid()}"
+    answer = fhir.post("", data=_transaction(
+        {"fullUrl": canonical, "resource": value_set, "request": {"method": "PUT", "url": f"ValueSet/{vid}"}},
+        {"fullUrl": binary_url, "resource": {"resourceType": "Binary", "contentType": "text/plain", "data": "aGk="},
+         "request": {"method": "POST", "url": "Binary"}},
+        _post({"resourceType": "DocumentReference", "status": "current",
+               "content": [{"attachment": {"contentType": "text/plain", "url": binary_url}}]}),
+    ))
+    assert answer.status_code == 200, answer.text
+    assert fhir.get(f"ValueSet/{vid}").json()["url"] == canonical
+    _, binary, docref = answer.json()["entry"]
+    stored = fhir.get(f"DocumentReference/{_id_of(docref)}").json()
+    assert stored["content"][0]["attachment"]["url"] == f"Binary/{_id_of(binary)}"

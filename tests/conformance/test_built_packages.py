@@ -6,15 +6,14 @@ is stale (its snapshots no longer what our generator makes), incomplete, or not 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from fhirsrv.conformance.loader import package_files
 from fhirsrv.conformance.packages import load_npm_package
 from fhirsrv.conformance.snapshot import generate_snapshot
 
-PROFILES_DIR = Path(__file__).resolve().parents[2] / "profiles"
+from .conftest import PROFILES_DIR
+
 BUILT = {
     "hl7.fhir.eu.eps": PROFILES_DIR / "hl7.fhir.eu.eps-1.0.0-xtehr.tgz",
     "fhirsrv.be.sumehr": PROFILES_DIR / "fhirsrv.be.sumehr-0.1.0.tgz",

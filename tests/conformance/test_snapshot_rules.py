@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from fhirsrv.conformance.registry import Registry
-from fhirsrv.conformance.snapshot import SnapshotError, generate_snapshot
+from fhirsrv.conformance.snapshot import SnapshotError, generate_snapshot, snapshot_of
 
 BASE = "http://hl7.org/fhir/StructureDefinition/"
 
@@ -123,3 +123,17 @@ def test_errors_name_the_problem(registry) -> None:
         generate_snapshot(profile("Patient", base="http://example.org/nothing"), registry)
     with pytest.raises(SnapshotError, match="does not exist"):
         generate_snapshot(profile("Patient", {"id": "Patient.nonsense", "path": "Patient.nonsense"}), registry)
+
+
+def test_snapshot_of_generates_once_and_keeps_it(registry) -> None:
+    sd = profile("Patient", {"id": "Patient.gender", "path": "Patient.gender", "min": 1})
+    first = snapshot_of(sd, registry)
+    assert sd["snapshot"]["element"] is first
+    assert snapshot_of(sd, registry) is first
+    assert next(e for e in first if e["id"] == "Patient.gender")["min"] == 1
+
+
+def test_specialisations_are_refused(registry) -> None:
+    logical = dict(profile("Base"), derivation="specialization")
+    with pytest.raises(SnapshotError, match="only constraint"):
+        generate_snapshot(logical, registry)

@@ -6,7 +6,7 @@ bases) and the example's internal consistency without depending on the validator
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
 
 import pytest
 
@@ -14,7 +14,8 @@ from fhirsrv.conformance.aliases import resolve_profile_alias
 from fhirsrv.conformance.packages import load_npm_package
 from fhirsrv.conformance.ssin import ssin_is_valid
 
-PROFILES_DIR = Path(__file__).resolve().parents[2] / "profiles"
+from .conftest import PROFILES_DIR
+
 BASE = "https://fhirsrv.dev/fhir/be-sumehr/"
 SSIN_SYSTEM = "https://www.ehealth.fgov.be/standards/fhir/core/NamingSystem/ssin"
 CNK_SYSTEM = "https://www.ehealth.fgov.be/standards/fhir/medication/NamingSystem/be-ns-cnk-codes"
@@ -122,3 +123,14 @@ def test_example_covers_the_items_asked_for(example) -> None:
     assert {"AllergyIntolerance", "Condition", "MedicationStatement", "Immunization"} <= set(types)
     medication = next(e["resource"] for e in example["entry"] if e["resource"]["resourceType"] == "MedicationStatement")
     assert any(c["system"] == CNK_SYSTEM for c in medication["medicationCodeableConcept"]["coding"])
+
+
+def test_package_matches_its_source() -> None:
+    """The committed package was built from the committed source (rebuild after editing src/)."""
+    source = PROFILES_DIR / "src" / "fhirsrv.be.sumehr"
+    written = {p.name: json.loads(p.read_text()) for p in (source / "resources").glob("*.json")}
+    shipped = {f"{r['resourceType']}-{r['id']}.json": {k: v for k, v in r.items() if k != "snapshot"} for r in PACKAGE.resources}
+    assert shipped == written
+    examples = {p.name: json.loads(p.read_text()) for p in (source / "examples").glob("*.json")}
+    assert {f"Bundle-{e['id']}.json": e for e in PACKAGE.examples} == examples
+    assert json.loads((source / "package.json").read_text())["version"] == PACKAGE.version

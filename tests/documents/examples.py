@@ -1,4 +1,4 @@
-"""The IPS package examples (hl7.fhir.uv.ips 1.1.0 / 2.0.0, CC0), read from profiles/."""
+"""Package examples read from profiles/: IPS 1.1.0 / 2.0.0 (CC0), EU PS (CC0), our Sumehr-like."""
 
 from __future__ import annotations
 
@@ -14,9 +14,18 @@ PROFILES = Path(__file__).resolve().parents[2] / "profiles"
 SSIN = "https://www.ehealth.fgov.be/standards/fhir/core/NamingSystem/ssin"
 
 
-@lru_cache(maxsize=2)
+PACKAGES = {
+    "2.0.0": "hl7.fhir.uv.ips-2.0.0",
+    "1.1.0": "hl7.fhir.uv.ips-1.1.0",
+    "eps": "hl7.fhir.eu.eps-1.0.0-xtehr",
+    "sumehr": "fhirsrv.be.sumehr-0.1.0",
+}
+
+
+@lru_cache(maxsize=4)
 def _examples(version: str) -> dict[str, dict[str, Any]]:
-    package = load_npm_package(PROFILES / f"hl7.fhir.uv.ips-{version}.tgz", with_examples=True)
+    """Examples of the IPS package ``version`` (or of the EPS / Sumehr-like package)."""
+    package = load_npm_package(PROFILES / f"{PACKAGES[version]}.tgz", with_examples=True)
     return {f"{e['resourceType']}/{e.get('id')}": e for e in package.examples}
 
 

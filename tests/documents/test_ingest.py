@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
 
 import pytest
 
@@ -190,3 +191,78 @@ def test_ips_2_empty_reason_document_is_kept(fhir, post_document):
     composition = fhir.get(posted.composition).json()
     reasons = [s.get("emptyReason", {}).get("coding", [{}])[0].get("code") for s in composition["section"]]
     assert reasons.count("unavailable") >= 3
+
+
+def test_concurrent_posts_of_one_document_store_it_once(fhir, post_document):
+    from concurrent.futures import ThreadPoolExecutor
+
+    bundle = fresh(example("2.0.0", "Bundle/IPS-examples-Bundle-01"), patient_value=unique_ssin())
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: post_document(copy.deepcopy(bundle)), range(4)))
+    assert sorted(r.status for r in results) == [200, 200, 200, 201]
+    assert len({r.body["id"] for r in results}) == 1
+    assert len({r.patient for r in results}) == 1
+
+
+def test_documents_are_found_the_eu_health_data_api_way(fhir, post_document):
+    ssin = unique_ssin()
+    base = fresh(example("2.0.0", "Bundle/IPS-examples-Bundle-01"), patient_value=ssin)
+    old = post_document(_summary_of(base, date="2024-01-10T10:00:00+01:00"))
+    new = post_document(_summary_of(base, date="2024-06-10T10:00:00+01:00"))
+    patient = fhir.get("Patient", params={"identifier": f"{SSIN}|{ssin}"}).json()
+    assert [e["resource"]["id"] for e in patient["entry"]] == [new.patient.split("/")[1]]
+    for params in ({"patient": new.patient}, {"patient.identifier": f"{SSIN}|{ssin}"}):
+        found = fhir.get("DocumentReference", params={**params, "type": "http://loinc.org|60591-5",
+                                                       "status": "current"}).json()
+        assert [e["resource"]["id"] for e in found.get("entry", [])] == [new.docref["id"]], params
+    document = fhir.get(new.docref["content"][0]["attachment"]["url"])
+    assert document.status_code == 200 and document.json()["type"] == "document"
+    assert old.docref["id"] != new.docref["id"]
+
+
+def test_local_codes_get_their_loinc_coding_beside_them_in_the_stored_entries(fhir, post_document):
+    bundle = fresh(example("2.0.0", "Bundle/IPS-examples-Bundle-01"), patient_value=unique_ssin())
+    observation = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation")
+    local = {"system": "https://fhirsrv.dev/CodeSystem/local-lab", "code": "HBA1C"}
+    observation["code"] = {"coding": [local], "text": "HbA1c (local)"}
+    posted = post_document(bundle)
+    assert posted.status == 201, posted.body
+    stored_document = fhir.get(f"Bundle/{posted.body['id']}").json()
+    assert _sans_server_fields(stored_document) == _sans_server_fields(bundle)  # as sent
+    found = fhir.get("Observation", params={"patient": posted.patient,
+                                            "code": "https://fhirsrv.dev/CodeSystem/local-lab|HBA1C"}).json()
+    [enriched] = [e["resource"] for e in found["entry"]]
+    assert enriched["code"]["coding"][0] == local
+    assert {"system": "http://loinc.org", "code": "4548-4"}.items() <= enriched["code"]["coding"][1].items()
+    assert enriched["code"]["coding"][1]["userSelected"] is False
+
+
+def _transaction(*documents: dict) -> str:
+    return json.dumps({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": d, "request": {"method": "POST", "url": "Bundle"}}
+        for d in documents]})
+
+
+def test_document_inside_a_transaction_is_ingested(fhir):
+    bundle = fresh(example("2.0.0", "Bundle/IPS-examples-Bundle-01"), patient_value=unique_ssin())
+    response = fhir.post("", data=_transaction(bundle))
+    assert response.status_code == 200, response.text
+    [entry] = response.json()["entry"]
+    assert entry["response"]["status"].startswith("201")
+    bid = entry["response"]["location"].split("/Bundle/")[1].split("/")[0]
+    assert _sans_server_fields(fhir.get(f"Bundle/{bid}").json()) == _sans_server_fields(bundle)
+    ssin = bundle["entry"][1]["resource"]["identifier"][0]["value"]
+    found = fhir.get("DocumentReference", params={"patient.identifier": f"{SSIN}|{ssin}"}).json()
+    [docref] = [e["resource"] for e in found["entry"]]
+    assert docref["content"][0]["attachment"]["url"] == f"Bundle/{bid}"
+
+
+def test_invalid_document_fails_the_whole_transaction(fhir):
+    good = fresh(example("2.0.0", "Bundle/IPS-examples-Bundle-01"), patient_value=unique_ssin())
+    bad = fresh(example("2.0.0", "Bundle/bundle-minimal"), patient_value=unique_ssin())
+    bad.pop("timestamp")
+    before = count(fhir, "Bundle")
+    response = fhir.post("", data=_transaction(good, bad))
+    assert response.status_code == 422, response.text
+    assert any(e.startswith("Bundle.entry[1]") for i in response.json()["issue"] for e in i.get("expression", []))
+    assert count(fhir, "Bundle") == before

@@ -120,6 +120,7 @@ def patient_with_data(fhir):
                                           "clinicalStatus": _status("allergyintolerance-clinical", "resolved"),
                                           "code": _coded("latex")}))
     made["excluded"].append(_create(fhir, {"resourceType": "AllergyIntolerance", "patient": subject,
+                                           "clinicalStatus": _status("allergyintolerance-clinical", "inactive"),
                                            "verificationStatus": _status("allergyintolerance-verification", "refuted"),
                                            "code": _coded("penicillin (refuted)")}))
     for status, bucket in (("active", "problem"), ("recurrence", "problem"), ("resolved", "past")):
@@ -127,7 +128,6 @@ def patient_with_data(fhir):
                                            "clinicalStatus": _status("condition-clinical", status),
                                            "code": _coded(f"condition {status}")}))
     made["excluded"].append(_create(fhir, {"resourceType": "Condition", "subject": subject,
-                                           "clinicalStatus": _status("condition-clinical", "active"),
                                            "verificationStatus": _status("condition-ver-status", "entered-in-error"),
                                            "code": _coded("mistake")}))
     medication = _create(fhir, {"resourceType": "Medication", "code": _coded("anastrozole 1 mg")})
@@ -220,3 +220,19 @@ def test_capability_statement_declares_the_operations(fhir):
                 for op in r.get("operation", [])}
     assert declared.get("summary") == "http://hl7.org/fhir/uv/ips/OperationDefinition/summary"
     assert declared.get("document") == "http://hl7.org/fhir/OperationDefinition/Composition-document"
+
+
+def test_resources_the_caller_may_not_see_are_left_out(app, patient_with_data):
+    from fhirsrv import fhirjson
+    from fhirsrv.documents.ips_builder import build_summary
+    from fhirsrv.documents.profiles import resolve
+
+    pid, _ = patient_with_data
+    svc = app.extensions["fhirsrv"]
+    with svc.transaction() as cur:
+        built = build_summary(cur, svc.registry, pid.split("/")[1], resolve("ips", svc.registry)[0],
+                              "http://example.org/fhir", admit=lambda rtype, _: rtype != "AllergyIntolerance")
+    bundle = fhirjson.loads(fhirjson.dumps(built))
+    composition = check_document(bundle)
+    assert section(composition, ALLERGIES)["emptyReason"]["coding"][0]["code"] == "unavailable"
+    assert not [e for e in bundle["entry"] if e["resource"]["resourceType"] == "AllergyIntolerance"]

@@ -112,13 +112,12 @@ def test_in_process_import_into_the_configured_database(tmp_path: Path, conninfo
                                                          monkeypatch, capsys) -> None:
     """Without --url the command opens the server's own database (here DATABASE_URL) in-process."""
     monkeypatch.setenv("DATABASE_URL", conninfo)
-    doc = tmp_path / "doc.json"
-    doc.write_text(json.dumps({"resourceType": "Bundle", "id": "imp-doc", "type": "document",
-                               "timestamp": "2024-01-01T00:00:00Z", "entry": []}))
+    doc = tmp_path / "patient.json"
+    doc.write_text(json.dumps({"resourceType": "Patient", "id": "imp-in-process", "gender": "female"}))
     assert main(["import", str(doc), str(DATA / "hospitalInformation1633536936158.json")]) == 0
     out = capsys.readouterr().out
     assert "Imported 5 resources from 2 files" in out
-    assert fhir.get("Bundle/imp-doc").status_code == 200
+    assert fhir.get("Patient/imp-in-process").status_code == 200
 
 
 def test_parallel_jobs_store_the_same(tmp_path: Path, base_url: str, fhir) -> None:

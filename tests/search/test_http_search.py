@@ -120,3 +120,17 @@ def test_absolute_reference_to_this_server_matches(fhir, seeded, base_url):
     tag, pid = seeded
     body = fhir.get(f"Observation?subject={base_url}/Patient/{pid}&_summary=count").json()
     assert body["total"] == 5
+
+
+def test_in_and_not_in_a_value_set(fhir):
+    tag = uuid.uuid4().hex[:8]
+    for gender in ("male", "female"):
+        fhir.put(f"Patient/{tag}-{gender}", json={"resourceType": "Patient", "id": f"{tag}-{gender}",
+                                                  "gender": gender, "name": [{"family": f"Vs{tag}"}]})
+    vs = "http://hl7.org/fhir/ValueSet/administrative-gender"
+    body = fhir.get(f"Patient?name=vs{tag}&gender:in={vs}").json()
+    assert sorted(e["resource"]["id"] for e in body["entry"]) == [f"{tag}-female", f"{tag}-male"]
+    body = fhir.get(f"Patient?name=vs{tag}&gender:not-in={vs}").json()
+    assert not body.get("entry")
+    response = fhir.get("Patient?gender:in=http://example.org/no-such-valueset")
+    assert response.status_code == 400

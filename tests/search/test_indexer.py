@@ -97,3 +97,28 @@ def test_unbounded_period_start(indexer):
                "provision": {"period": {"end": "2030-01-01"}}}
     [(_, low, high, _grp)] = rows(indexer.extract("Consent", consent), "dates", "period")
     assert low == MIN_TIME and high == datetime(2030, 1, 2, tzinfo=UTC)
+
+
+def test_write_many_replaces_rows_of_several_resources(indexer, db):
+    first = indexer.extract("Patient", {"resourceType": "Patient", "id": "wm1", "gender": "male"})
+    second = indexer.extract("Patient", {"resourceType": "Patient", "id": "wm2", "gender": "female",
+                                         "name": [{"family": "Batch"}]})
+    rids = [-1001, -1002]  # never handed out by the sequence: no clash with stored resources
+    with db.transaction(), db.cursor() as cur:
+        indexer.write_many(cur, list(zip(rids, [first, second], strict=True)), replace=False)
+        indexer.write_many(cur, list(zip(rids, [first, second], strict=True)))  # replace: no duplicates
+        counts = cur.execute("SELECT rid, count(*) FROM idx_token WHERE rid = ANY(%s) AND param = 'gender' "
+                             "GROUP BY rid ORDER BY rid DESC", [rids]).fetchall()
+        assert counts == [(-1001, 1), (-1002, 1)]
+        indexer.remove(cur, -1001)
+        indexer.remove(cur, -1002)
+        assert cur.execute("SELECT count(*) FROM idx_string WHERE rid = ANY(%s)", [rids]).fetchone()[0] == 0
+
+
+def test_supported_parameters_for_the_capability_statement(model):
+    from fhirsrv.store.search import is_supported
+
+    patient = model.params_for("Patient")
+    assert is_supported(patient["name"]) and is_supported(patient["_id"]) and is_supported(patient["_lastUpdated"])
+    assert not is_supported(patient["_text"]) and not is_supported(patient["_content"])
+    assert not is_supported(model.params_for("Location")["near"])

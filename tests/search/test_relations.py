@@ -120,3 +120,48 @@ def test_summary_count_and_total_modes(family):
     assert L.search("Observation", "_total=none&_count=1").total is None
     assert L.search("Observation", "_count=1").total == 3
     assert L.search("Observation", "_total=accurate&_count=1").total == 3
+
+
+def test_include_with_target_type_and_wildcard_revinclude(family):
+    L = family
+    typed = L.search("Observation", "code=8310-5&_include=Observation:performer:PractitionerRole")
+    assert local(L, [m.id for m in typed.includes]) == ["role"]
+    wrong = L.search("Observation", "code=8310-5&_include=Observation:subject:Group")
+    assert wrong.includes == []
+    anything = L.search("Observation", f"_id={L.id('obs-p1-8867-4')}&_revinclude=*")
+    assert local(L, [m.id for m in anything.includes]) == ["prov"]
+
+
+def test_sort_by_last_updated_descending(family):
+    L = family
+    ids = L.ids("Observation", "_sort=-_lastUpdated")
+    assert [i.split("-", 1)[1] for i in ids] == ["obs-p2-8867-4", "obs-p1-8310-5", "obs-p1-8867-4"]
+
+
+def test_chain_into_the_composition_a_document_bundle_carries(loader):
+    L = loader
+    pid = L.id("doc-patient")
+    document = {"resourceType": "Bundle", "id": L.id("ips"), "type": "document",
+                "identifier": {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{L.tag}"},
+                "timestamp": "2024-05-01T10:00:00Z",
+                "entry": [{"fullUrl": f"urn:uuid:{L.tag}-c", "resource": {
+                    "resourceType": "Composition", "status": "final",
+                    "type": {"coding": [{"system": "http://loinc.org", "code": "60591-5"}]},
+                    "subject": {"reference": f"Patient/{pid}"}, "date": "2024-05-01",
+                    "author": [{"display": "x"}], "title": "Patient Summary"}}]}
+    L.put(document)
+    assert local(L, L.ids("Bundle", f"composition.subject=Patient/{pid}")) == ["ips"]
+    assert local(L, L.ids("Bundle", "composition.type=http://loinc.org|60591-5")) == ["ips"]
+    assert L.ids("Bundle", "composition.subject=Patient/nobody") == []
+
+
+def test_sorted_paging_covers_every_match_once(loader, model):
+    L = loader
+    for n, family_name in enumerate(["delta", "alpha", "echo", "bravo", "charlie", "alpha"]):
+        L.put({"resourceType": "Patient", "id": L.id(f"s{n}"), "name": [{"family": family_name}]})
+    query = [("_tag", f"urn:fhirsrv:test|{L.tag}"), ("_sort", "family,-_id"), ("_count", "4")]
+    first = execute(L.conn, SearchRequest.parse("Patient", query, model))
+    second = execute(L.conn, SearchRequest.parse("Patient", [*query, ("_page", first.next_page)], model))
+    names = [m.id.split("-", 1)[1] for m in first.matches + second.matches]
+    assert names == ["s5", "s1", "s3", "s4", "s0", "s2"]  # alpha (s5 before s1: -_id), bravo, charlie …
+    assert second.next_page is None

@@ -186,7 +186,8 @@ def test_id_and_last_updated(patients):
     ("birthdate=yesterday", "is not a prefix"),
     ("family:text=x", "not a valid modifier"),
     ("gender:exact=x", "not a valid modifier"),
-    ("gender:in=http://vs", "not supported"),
+    ("gender:in=http://vs", "need the terminology service"),
+    ("language:below=en", "not supported"),
     ("active:missing=maybe", "expected true or false"),
     ("_count=-1", "must not be negative"),
     ("_sort=foo", "unknown search parameter"),
@@ -206,3 +207,11 @@ def test_lenient_ignores_unknown_parameters(patients):
     result = patients.search("Patient", "foo=bar&family=smith", lenient=True)
     assert [m.id for m in result.matches] == [patients.id("c")]
     assert result.ignored and result.ignored[0][0] == "foo"
+
+
+def test_profile_with_or_without_version(loader):
+    L = loader
+    L.put({"resourceType": "Patient", "id": L.id("prof"),
+           "meta": {"profile": ["http://hl7.org/fhir/uv/ips/StructureDefinition/Patient-uv-ips|1.1.0"]}})
+    assert ids(L, "Patient", "_profile=http://hl7.org/fhir/uv/ips/StructureDefinition/Patient-uv-ips") == ["prof"]
+    assert ids(L, "Patient", "_profile=http://hl7.org/fhir/uv/ips/StructureDefinition/Patient-uv-ips|1.1.0") == ["prof"]

@@ -150,3 +150,18 @@ def test_every_registry_valueset_expands_without_error(service):
     for vs in service.sources.all_of_type("ValueSet"):
         reference = vs["url"] + (f"|{vs['version']}" if vs.get("version") else "")
         assert session.expansion(reference) is not None, reference
+
+
+def test_concurrent_first_use_never_caches_a_half_built_expansion():
+    """Threads racing on a cold cache must all get the complete answer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    service = _toy_service()
+
+    def check(_):
+        return service.validate_code("http://example.org/vs/union", system=TOY_CS["url"], code="dog").valid
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(check, range(64))) == {True}
+    assert service.session().expansion("http://example.org/vs/union").complete is True  # SNOMED codes enumerated
+    assert service.session().expansion("http://example.org/vs/mammals").complete is True

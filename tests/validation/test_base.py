@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from fhirsrv import fhirjson
@@ -207,3 +209,15 @@ def test_every_issue_is_complete(validator):
     for issue in outcome["issue"]:
         assert issue["severity"] and issue["code"] and issue["diagnostics"] and issue["expression"]
         assert issue["details"]["coding"][0]["system"] == MESSAGE_SYSTEM
+
+
+def test_every_message_id_is_documented():
+    import re
+
+    from fhirsrv.validation.outcome import MESSAGE_IDS
+
+    source = "".join(p.read_text() for p in (Path(__file__).resolve().parents[2] / "fhirsrv" / "validation").glob("*.py"))
+    used = set(re.findall(r'Issue\([a-z_"]+, "[a-z-]+", "([a-z-]+)"', source))
+    for pair in re.findall(r'mid = "([a-z-]+)" if [^\n]* else "([a-z-]+)"', source):
+        used |= set(pair)
+    assert used and used <= set(MESSAGE_IDS), used - set(MESSAGE_IDS)

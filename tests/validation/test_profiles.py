@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from fhirsrv import fhirjson
+from fhirsrv.conformance.aliases import IPS_BUNDLE
 from fhirsrv.conformance.packages import load_npm_package
-from fhirsrv.validation.profiles import IPS_BUNDLE
 
 from .helpers import describe, errors, find
 
@@ -138,3 +138,18 @@ def test_closed_slicing_and_max(validator):
     bundle["entry"][0]["search"] = {"mode": "match"}
     found = errors(validator.issues(bundle, [IPS_2]))
     assert find(found, "cardinality-forbidden", "Bundle.entry[0].search"), describe(found)
+
+
+class _CannotCheck:
+    """A terminology service that can decide nothing (as if every code system were unknown)."""
+
+    def validate_code(self, valueset, *, system, code, display=None):
+        from fhirsrv.terminology import CodeCheck
+
+        return CodeCheck(None, "no terminology", system_known=False)
+
+
+def test_same_verdict_without_terminology(validator):
+    """With no usable terminology, the IPS examples still have no errors (only warnings)."""
+    for example in examples("hl7.fhir.uv.ips-2.0.0.tgz"):
+        assert errors(validator.issues(example, terminology=_CannotCheck())) == [], example.get("id")

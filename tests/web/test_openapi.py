@@ -33,6 +33,11 @@ def test_every_route_and_operation_is_described(site_url: str) -> None:
     assert paths["/fhir/{rtype}"]["post"]["requestBody"]["content"]["application/fhir+json"]
     types = spec["components"]["schemas"]["ResourceType"]["enum"]
     assert "Patient" in types and "Bundle" in types and len(types) > 140
+    # each type's own search parameters, from the R4 definitions
+    shared = spec["components"]["parameters"]
+    for rtype, code in (("Patient", "family"), ("Observation", "code"), ("Composition", "patient")):
+        names = {shared[p["$ref"].rsplit("/", 1)[-1]]["name"] for p in paths[f"/fhir/{rtype}"]["get"]["parameters"]}
+        assert {code, "_id", "_count", "_include"} <= names, rtype
     for spec_op in registered():
         if spec_op.type_level:
             assert f"/fhir/{{rtype}}/${spec_op.name}" in paths, spec_op.name
