@@ -40,7 +40,7 @@ def context() -> BundleContext:
 def _ingest(cur: Cursor, document: dict[str, Any]) -> tuple[Stored, bool]:
     """A document Bundle posted inside a batch/transaction is ingested as ``POST [base]/Bundle``
     would: validated against its profile, stored as received, decomposed."""
-    result = ingest_document(cur, document)
+    result = ingest_document(cur, document, svc=security.guard_services(services(), security.current()))
     return result.bundle, result.created
 
 

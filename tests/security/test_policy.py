@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from .conftest import care_team, consent, new_nihdi, observation
@@ -81,7 +83,8 @@ def test_relationship_durations(api, world, tokens, trigger, days_ago, allowed):
 def test_relationship_ended_early_is_refused(api, world, tokens):
     pid = world.patient()
     nihdi = new_nihdi()
-    world.create(care_team(pid, nihdi, "eid-read", 60, end="2020-01-01"))
+    ended = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 30 * 86400))
+    world.create(care_team(pid, nihdi, "eid-read", 60, end=ended))  # the patient ended it a month ago
     oid = world.create(observation(pid))
     assert _read(api, tokens.user("gp", nihdi), f"Observation/{oid}").status_code == 403
 
