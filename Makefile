@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# Development server: authentication off unless FHIRSRV_AUTH is set (docs/security.md).
 run: $(STAMP)
-	$(BIN)/fhirsrv serve
+	FHIRSRV_AUTH=$${FHIRSRV_AUTH:-off} $(BIN)/fhirsrv serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -15,9 +15,10 @@ from flask import Flask, Response, request
 from flask_smorest import Api, Blueprint
 from werkzeug.exceptions import HTTPException
 
-from . import __version__, web
+from . import __version__, security, web
 from .config import Settings
 from .errors import FhirError, operation_outcome
+from .fhirjson import JsonError
 from .rest.http import fhir_response
 from .services import ResourceValidator, Services
 
@@ -49,6 +50,10 @@ def _install_error_handlers(app: Flask) -> None:
     @app.errorhandler(FhirError)
     def on_fhir_error(exc: FhirError) -> Response:
         return fhir_response(exc.outcome, exc.status, exc.headers)
+
+    @app.errorhandler(JsonError)
+    def on_json_error(exc: JsonError) -> Response:  # e.g. a body too deeply nested to store
+        return _outcome_response(400, "structure", str(exc))
 
     @app.errorhandler(HTTPException)
     def on_http_error(exc: HTTPException) -> Response:
@@ -93,8 +98,7 @@ def _mount_fhir_api(app: Flask, api: Api, settings: Settings) -> None:
                           description="The FHIR R4 RESTful API (application/fhir+json)")
     describer = OpenApiDescriber(api, settings)  # OpenAPI docs generated from ROUTES and the operation registry
     for route in ROUTES:
-        endpoint = f"{route.view.__name__}_{'_'.join(m.lower() for m in route.methods)}_{route.level}"
-        blueprint.route(route.rule, methods=list(route.methods), endpoint=endpoint)(describer.view(route))
+        blueprint.route(route.rule, methods=list(route.methods), endpoint=route.endpoint)(describer.view(route))
     api.register_blueprint(blueprint)
     describer.install(app)
 
@@ -122,6 +126,7 @@ def create_app(
     app.extensions["fhirsrv"] = Services(settings=settings, conninfo=conninfo, validator=validator)
     api = Api(app)
     _mount_fhir_api(app, api, settings)
+    security.install(app, settings)
     web.init_app(app, settings)  # the validator page, the landing page and /docs
     _install_error_handlers(app)
     return app

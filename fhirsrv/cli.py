@@ -114,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub.add_parser("migrate", help="apply pending migrations (safe to run twice)")
     sub.add_parser("validate", help="validate FHIR JSON files (see fhirsrv validate --help)", add_help=False)
     sub.add_parser("import", help="load Bundles, resources and NDJSON (see fhirsrv import --help)", add_help=False)
+    sub.add_parser("token", help="mint development tokens and client keys (see fhirsrv token --help)",
+                   add_help=False)
     return parser
 
 
@@ -121,6 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "validate":
         return cmd_validate(argparse.Namespace(), argv[1:])
+    if argv and argv[0] == "token":
+        from .security.cli import run as token_run
+
+        return token_run(argv[1:])
     if argv and argv[0] == "import":
         return cmd_import(argv[1:])
     args = build_parser().parse_args(argv)

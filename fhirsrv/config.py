@@ -31,6 +31,18 @@ def _env_bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _env_path(name: str) -> Path | None:
+    raw = os.environ.get(name)
+    return Path(raw).expanduser() if raw and raw.strip() else None
+
+
+def _env_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
 def default_profiles_dir() -> Path:
     """The shipped FHIR packages: ``profiles/`` beside the package (source checkout)."""
     return Path(os.environ.get("FHIRSRV_PROFILES_DIR", PROJECT_DIR / "profiles"))
@@ -62,6 +74,20 @@ class Settings:
     validate_on_write: bool = True  # FHIRSRV_VALIDATE_ON_WRITE
     document_profile: str = "ips"  # FHIRSRV_DOCUMENT_PROFILE: profile for documents that claim none
     log_level: str = "INFO"  # FHIRSRV_LOG_LEVEL
+    # -- security (docs/security.md) ------------------------------------------------------
+    auth: str = "on"  # FHIRSRV_AUTH: on | off (off = local development only; warned loudly at start)
+    auth_issuer: str = "urn:fhirsrv:local"  # FHIRSRV_AUTH_ISSUER: `iss` of the tokens this server mints
+    auth_audience: str | None = None  # FHIRSRV_AUTH_AUDIENCE: required `aud` (default: public base URL or "fhirsrv")
+    auth_signing_key: Path | None = None  # FHIRSRV_AUTH_SIGNING_KEY: PEM private key (default data_dir/auth/)
+    auth_clients_file: Path | None = None  # FHIRSRV_AUTH_CLIENTS: registered backend-services clients (JSON)
+    auth_issuers_file: Path | None = None  # FHIRSRV_AUTH_ISSUERS: trusted external token issuers (JSON)
+    auth_token_lifetime: int = 300  # FHIRSRV_AUTH_TOKEN_LIFETIME: seconds an issued access token lives
+    policy_rules: tuple[str, ...] = (  # FHIRSRV_POLICY_RULES: comma-separated rules to enforce
+        "role-ban", "consent", "therapeutic-relationship", "exclusion", "sensitivity",
+    )
+    break_glass: bool = True  # FHIRSRV_BREAK_GLASS: honour the X-Break-Glass header (always audited)
+    exclusion_blocks_break_glass: bool = True  # FHIRSRV_EXCLUSION_BLOCKS_BREAK_GLASS
+    audit_reads: str = "async"  # FHIRSRV_AUDIT_READS: async (batched writer) | sync (before the response)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -83,6 +109,17 @@ class Settings:
             validate_on_write=_env_bool("FHIRSRV_VALIDATE_ON_WRITE", True),
             document_profile=os.environ.get("FHIRSRV_DOCUMENT_PROFILE", "ips"),
             log_level=os.environ.get("FHIRSRV_LOG_LEVEL", "INFO").upper(),
+            auth=os.environ.get("FHIRSRV_AUTH", "on").strip().lower() or "on",
+            auth_issuer=os.environ.get("FHIRSRV_AUTH_ISSUER") or "urn:fhirsrv:local",
+            auth_audience=os.environ.get("FHIRSRV_AUTH_AUDIENCE") or None,
+            auth_signing_key=_env_path("FHIRSRV_AUTH_SIGNING_KEY"),
+            auth_clients_file=_env_path("FHIRSRV_AUTH_CLIENTS"),
+            auth_issuers_file=_env_path("FHIRSRV_AUTH_ISSUERS"),
+            auth_token_lifetime=_env_int("FHIRSRV_AUTH_TOKEN_LIFETIME", 300),
+            policy_rules=_env_list("FHIRSRV_POLICY_RULES", cls.policy_rules),
+            break_glass=_env_bool("FHIRSRV_BREAK_GLASS", True),
+            exclusion_blocks_break_glass=_env_bool("FHIRSRV_EXCLUSION_BLOCKS_BREAK_GLASS", True),
+            audit_reads=os.environ.get("FHIRSRV_AUDIT_READS", "async").strip().lower() or "async",
         )
 
     def with_(self, **changes: object) -> Settings:
@@ -92,3 +129,9 @@ class Settings:
     @property
     def pgdata(self) -> Path:
         return self.data_dir / "pgdata"
+
+    @property
+    def auth_enabled(self) -> bool:
+        if self.auth not in {"on", "off"}:
+            raise ValueError(f"FHIRSRV_AUTH must be 'on' or 'off', got {self.auth!r}")
+        return self.auth == "on"

@@ -102,7 +102,12 @@ def _default(obj: Any) -> Any:
 def dumps(obj: Any, *, pretty: bool = False) -> bytes:
     """Serialise to UTF-8 JSON bytes, decimals exactly as received."""
     option = orjson.OPT_INDENT_2 if pretty else 0
-    return orjson.dumps(obj, default=_default, option=option)
+    try:
+        return orjson.dumps(obj, default=_default, option=option)
+    except TypeError as exc:  # orjson stops at 254 levels; the parser allows more
+        if "Recursion limit" in str(exc):
+            raise JsonError("JSON is nested too deeply") from None
+        raise
 
 
 def dumps_str(obj: Any) -> str:

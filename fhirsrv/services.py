@@ -35,6 +35,9 @@ class Services:
     settings: Settings
     conninfo: str
     validator: ResourceValidator | None = None
+    # Called with the cursor just before a request's transaction commits (the audit of a write
+    # joins the write's transaction: fhirsrv.security.audit.before_commit).
+    commit_hooks: list[Callable[[psycopg.Cursor], None]] = field(default_factory=list)
     _pool: ConnectionPool | None = field(default=None, init=False, repr=False)
     _pool_pid: int = field(default=0, init=False, repr=False)
     _pool_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -100,6 +103,8 @@ class Services:
         """One database transaction for one request: committed on success, rolled back on error."""
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             yield cur
+            for hook in self.commit_hooks:
+                hook(cur)
 
     @contextmanager
     def reading(self) -> Iterator[psycopg.Cursor]:

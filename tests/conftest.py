@@ -23,7 +23,8 @@ def conninfo() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def app(conninfo: str):
-    settings = Settings.from_env().with_(database_url=conninfo, max_body_bytes=2 * 1024 * 1024)
+    # auth off: these tests exercise FHIR behaviour; tests/security runs its own app with auth on
+    settings = Settings.from_env().with_(database_url=conninfo, max_body_bytes=2 * 1024 * 1024, auth="off")
     application = create_app(settings, conninfo=conninfo)
     yield application
     application.extensions["fhirsrv"].close()

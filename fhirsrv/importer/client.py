@@ -113,12 +113,13 @@ class InProcessClient(AbstractContextManager):
         from ..app import create_app
         from ..config import Settings
         from ..db.database import open_database
+        from ..security.tokens import operator_token
 
         settings = Settings.from_env()
         self.database = open_database(settings)
         self.app = create_app(settings, conninfo=self.database.conninfo)
         self.base = settings.base_path.rstrip("/")
-        self.token = token
+        self.token = token or operator_token(settings, "fhirsrv-import")  # audited as this client
         self.http = self.app.test_client()
 
     def send(self, method: str, path: str, body: dict[str, Any] | None = None,

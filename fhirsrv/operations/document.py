@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Response
 
+from .. import security
 from ..documents.ips_builder import build_document
 from ..errors import FhirError
 from ..rest.http import base_url, check_accept, fhir_response, services
@@ -27,8 +28,11 @@ def document(invocation: Invocation) -> Response:
     if invocation.value("graph") is not None:
         raise FhirError("graph is not supported by this server", code="not-supported", expression="graph")
     svc = services()
+    caller = security.current()
     with svc.transaction() as cur:
-        svc.store.read(cur, "Composition", invocation.id or "")  # 404 / 410
-        bundle = build_document(cur, invocation.id or "", base_url())
+        stored = svc.store.read(cur, "Composition", invocation.id or "")  # 404 / 410
+        security.authorize_read(caller, stored, cur)
+        admit = security.document_admit(caller, stored.patient_id, cur)
+        bundle = build_document(cur, invocation.id or "", base_url(), admit)
     assert bundle is not None
     return fhir_response(bundle)

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Response
 
+from .. import security
 from ..documents.ips_builder import build_summary
 from ..documents.patients import parse_token, patient_by_identifier
 from ..documents.profiles import resolve
@@ -52,5 +53,8 @@ def summary(invocation: Invocation) -> Response:
                     "Patient/$summary needs identifier=system|value (IPS: requestors SHALL provide an "
                     "identifier); or call Patient/[id]/$summary", code="required", expression="identifier")
             patient_id = patient_by_identifier(cur, svc.model, *_identifier(identifier))
-        bundle = build_summary(cur, svc.registry, patient_id, profile, base_url())
+        caller = security.current()
+        security.authorize_patient(caller, patient_id, cur)
+        admit = security.document_admit(caller, patient_id, cur)
+        bundle = build_summary(cur, svc.registry, patient_id, profile, base_url(), admit)
     return fhir_response(bundle)

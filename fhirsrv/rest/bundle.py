@@ -14,6 +14,7 @@ import psycopg
 from flask import Response
 from psycopg import Cursor
 
+from .. import security
 from ..documents.ingest import ingest_document
 from ..errors import Conflict
 from ..store.repository import Stored
@@ -27,7 +28,7 @@ def context() -> BundleContext:
     svc = services()
     mode = prefer("return")
     return BundleContext(
-        store=svc.store,
+        store=security.guard(svc.store, security.current()),
         model=svc.model,
         base=base_url(),
         validate=validate_for_write,
@@ -39,7 +40,7 @@ def context() -> BundleContext:
 def _ingest(cur: Cursor, document: dict[str, Any]) -> tuple[Stored, bool]:
     """A document Bundle posted inside a batch/transaction is ingested as ``POST [base]/Bundle``
     would: validated against its profile, stored as received, decomposed."""
-    result = ingest_document(cur, document)
+    result = ingest_document(cur, document, svc=security.guard_services(services(), security.current()))
     return result.bundle, result.created
 
 

@@ -14,6 +14,7 @@ from flask import Response
 
 from .. import FHIR_VERSION, __version__
 from ..operations.framework import registered
+from ..security import capability as security_capability
 from ..store.repository import format_instant, now
 from ..store.search_parse import is_supported
 from .http import base_url, check_accept, fhir_response, services
@@ -39,6 +40,7 @@ def capability_statement(base: str) -> dict[str, Any]:
         "format": ["application/fhir+json", "json"],
         "rest": [_rest(routes)],
     }
+    security_capability.amend(statement["rest"][0], base)
     return statement
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response, request
 
+from .. import security
 from ..documents.rest import create_document, is_document
 from .checks import known_type, validate_for_write
 from .conditional import single_match
@@ -20,10 +21,12 @@ def create(rtype: str) -> Response:
     condition = request.headers.get("If-None-Exist")
     svc = services()
     with svc.transaction() as cur:
+        security.authorize_write(security.current(), rtype, resource, cur)
         if condition:
             existing = single_match(cur, rtype, condition, what="If-None-Exist")
             if existing is not None:
                 stored = svc.store.read(cur, rtype, existing)
+                security.authorize_read(security.current(), stored, cur)
                 return write_response(stored, stored.body or "", 200)
         stored, body = svc.store.create(cur, rtype, resource)
     return write_response(stored, body, 201)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask import Response, request
 
+from .. import security
 from ..errors import FhirError
 from .bundle_builder import bundle, history_entry, page_links
 from .checks import known_type
@@ -50,6 +51,7 @@ def _history(rtype: str | None, rid: str | None, path: str) -> Response:
         versions, total = svc.store.history(
             cur, rtype=rtype, rid=rid, since=_instant("_since"), at=_instant("_at"), count=count, offset=offset
         )
+        versions = security.filter_visible(security.current(), versions, cur)
     if rid is not None and total == 0:
         from ..errors import NotFound
 

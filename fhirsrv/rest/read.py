@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response, request
 
+from .. import security
 from ..errors import FhirError
 from .checks import known_type
 from .elements import shape_body
@@ -15,6 +16,7 @@ def read(rtype: str, rid: str) -> Response:
     check_accept()
     with services().reading() as cur:
         stored = services().store.read(cur, rtype, rid)
+        security.authorize_read(security.current(), stored, cur)
     headers = version_headers(stored)
     if _not_modified(stored.etag, headers["Last-Modified"]):
         return fhir_response(None, 304, headers)
@@ -28,6 +30,7 @@ def vread(rtype: str, rid: str, vid: str) -> Response:
         raise FhirError(f"version {vid!r} is not a version number", code="value")
     with services().reading() as cur:
         stored = services().store.vread(cur, rtype, rid, int(vid))
+        security.authorize_read(security.current(), stored, cur)
     return fhir_response(shape_body(stored.body), 200, version_headers(stored))
 
 

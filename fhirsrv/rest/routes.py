@@ -30,6 +30,11 @@ class Route:
     interactions: tuple[str, ...]  # CapabilityStatement interaction codes (or conditional flags)
     level: str  # system | type | instance
 
+    @property
+    def endpoint(self) -> str:
+        """The Flask endpoint name (unique per rule and methods); security maps it back."""
+        return f"{self.view.__name__}_{'_'.join(m.lower() for m in self.methods)}_{self.level}"
+
 
 ROUTES: tuple[Route, ...] = (
     Route("/metadata", ("GET",), capabilities.capabilities, ("capabilities",), "system"),
@@ -51,6 +56,9 @@ ROUTES: tuple[Route, ...] = (
     Route("/<rtype>/<rid>/_history/<vid>", ("GET",), read.vread, ("vread",), "instance"),
     Route("/<rtype>/<rid>/<op:op>", ("GET", "POST"), operations.instance_operation, (), "instance"),
 )
+
+
+ROUTES_BY_ENDPOINT: dict[str, Route] = {r.endpoint: r for r in ROUTES}
 
 
 def implemented(level: str) -> list[str]:

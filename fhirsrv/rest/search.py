@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from flask import Response, request
 
-from .. import fhirjson
+from .. import fhirjson, security
 from ..errors import FhirError
 from ..store.search import Match, SearchError, SearchRequest, SearchResult, execute
 from .bundle_builder import bundle, raw
@@ -53,9 +53,14 @@ def _search(rtype: str | None, path: str) -> Response:
     lenient = prefer("handling") == "lenient"
     base = base_url()
     search = SearchRequest.parse(rtype, _request_params(), svc.model, lenient, base, _valueset_expander)
-    with _read_only_connection() as conn:
+    caller = security.current()
+    with _read_only_connection() as conn, conn.cursor() as cur:
         result = execute(conn, search, page_size=svc.settings.default_page_size,
-                         max_page_size=svc.settings.max_page_size)
+                         max_page_size=svc.settings.max_page_size, restrict=security.restrict_sql(caller, "r.patient_id"))
+        result.matches = security.filter_visible(caller, result.matches, cur)
+        result.includes = security.filter_visible(caller, result.includes, cur)
+    if not security.exact_in_sql(caller):
+        result.total = None  # it would count what this caller may not see
     entries = [_entry(base, m, "match", search) for m in result.matches]
     entries += [_entry(base, m, "include", search) for m in result.includes]
     if result.ignored:

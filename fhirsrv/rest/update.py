@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response, request
 
+from .. import security
 from ..errors import FhirError
 from .checks import known_type, valid_id, validate_for_write
 from .conditional import single_match
@@ -33,6 +34,8 @@ def update(rtype: str, rid: str) -> Response:
     validate_for_write(resource)
     svc = services()
     with svc.transaction() as cur:
+        security.authorize_write(security.current(), rtype, resource, cur, letter="u",
+                                 existing=svc.store.find_current(cur, rtype, rid))
         stored, body, created = svc.store.update(cur, rtype, rid, resource, if_match=if_match)
     return write_response(stored, body, 201 if created else 200)
 
@@ -54,6 +57,8 @@ def conditional_update(rtype: str) -> Response:
                 code="invalid",
                 expression=f"{rtype}.id",
             )
+        security.authorize_write(security.current(), rtype, resource, cur, letter="u",
+                                 existing=svc.store.find_current(cur, rtype, target or body_id) if (target or body_id) else None)
         if target is None and body_id is None:
             stored, body = svc.store.create(cur, rtype, resource)
             return write_response(stored, body, 201)

@@ -35,7 +35,8 @@ TOTAL_COUNT_CAP = 200
 MAX_INCLUDES = 1000
 MAX_INCLUDE_ROUNDS = 4
 FIND_IDS_LIMIT = 100
-_COLUMNS = "r.rtype, r.id, r.version, r.last_updated, r.body::text, r.rid"
+_COLUMNS = "r.rtype, r.id, r.version, r.last_updated, r.body::text, r.rid, r.patient_id"
+_SNAPSHOT = _COLUMNS.count(",") + 1  # position of the snapshot column after _COLUMNS (then the count)
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Match:
     last_updated: datetime
     body: str  # exact stored JSON text
     rid: int
+    patient_id: str | None = None  # the compartment owner: what access control decides on
 
 
 @dataclass
@@ -70,10 +72,17 @@ def where_clause(request: SearchRequest, builder: SqlBuilder) -> tuple[str, list
     return " AND ".join(parts), params
 
 
-def execute(conn: Any, request: SearchRequest, page_size: int = 20, max_page_size: int = 1000) -> SearchResult:
-    """One page of matches (plus includes), in the caller's transaction or connection."""
+def execute(conn: Any, request: SearchRequest, page_size: int = 20, max_page_size: int = 1000,
+            restrict: tuple[str, list[Any]] | None = None) -> SearchResult:
+    """One page of matches (plus includes), in the caller's transaction or connection.
+
+    ``restrict`` is an access-control condition on alias ``r`` ANDed into the match query
+    (``fhirsrv.security.restrict_sql``)."""
     builder = SqlBuilder()
     where, params = where_clause(request, builder)
+    if restrict is not None:
+        where = f"{where} AND {restrict[0]}"
+        params = [*params, *restrict[1]]
     count = min(request.count if request.count is not None else page_size, max_page_size)
     result = SearchResult(total=None, page_size=count, ignored=list(request.ignored))
     if request.summary == "count" or count == 0:
@@ -83,8 +92,8 @@ def execute(conn: Any, request: SearchRequest, page_size: int = 20, max_page_siz
     rows, counted = _page(conn, request, builder, where, params, count)
     has_next = len(rows) > count
     rows = rows[:count]
-    snapshot = request.snapshot if request.snapshot is not None else (rows[0][6] if rows else None)
-    result.matches = [Match(*row[:6]) for row in rows]
+    snapshot = request.snapshot if request.snapshot is not None else (rows[0][_SNAPSHOT] if rows else None)
+    result.matches = [Match(*row[:_SNAPSHOT]) for row in rows]
     if has_next and snapshot is not None:
         result.next_page = f"{request.offset + count}.{snapshot}"
     if request.offset > 0:
@@ -127,7 +136,7 @@ def _page(conn: Any, request: SearchRequest, builder: SqlBuilder, where: str, pa
         )
         values = [*snapshot_params, *key_params, *params, *snapshot_params, count + 1, request.offset]
         rows = _run(conn, sql, values).fetchall()
-        return rows, (rows[0][7] - request.offset if rows else None)
+        return rows, (rows[0][_SNAPSHOT + 1] - request.offset if rows else None)
     cap = count if request.total == "none" else max(count, TOTAL_COUNT_CAP)
     sql = (
         f"WITH m AS MATERIALIZED (SELECT r.rid FROM resource r WHERE {where}{bound_sql} "
@@ -137,7 +146,7 @@ def _page(conn: Any, request: SearchRequest, builder: SqlBuilder, where: str, pa
     )
     values = [*params, *snapshot_params, cap + 1, request.offset, *snapshot_params, count + 1]
     rows = _run(conn, sql, values).fetchall()
-    found = rows[0][7] if rows else 0
+    found = rows[0][_SNAPSHOT + 1] if rows else 0
     return rows, (found if found <= cap else None)
 
 

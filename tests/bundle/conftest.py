@@ -13,7 +13,7 @@ from fhirsrv.config import Settings
 
 def _serve(conninfo: str, **settings_changes):
     """The application on a real loopback HTTP server, on the suite's database."""
-    settings = Settings.from_env().with_(database_url=conninfo, **settings_changes)
+    settings = Settings.from_env().with_(database_url=conninfo, **{"auth": "off", **settings_changes})
     application = create_app(settings, conninfo=conninfo)
     server = make_server("127.0.0.1", 0, application, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -30,7 +30,7 @@ BUNDLE_IPS = "http://hl7.org/fhir/uv/ips/StructureDefinition/Bundle-uv-ips|2.0.0
 @pytest.fixture(scope="module")
 def synthea(conninfo):
     """The server with room for Synthea-sized transactions; hospitals, practitioners, patients loaded."""
-    settings = Settings.from_env().with_(database_url=conninfo, max_body_bytes=64 * 1024 * 1024)
+    settings = Settings.from_env().with_(database_url=conninfo, max_body_bytes=64 * 1024 * 1024, auth="off")
     app = create_app(settings, conninfo=conninfo)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
