@@ -42,7 +42,7 @@ class FileResult:
 def _status_code(entry: dict[str, Any]) -> int:
     status = str((entry.get("response") or {}).get("status", "")).strip()
     head = status.split(" ", 1)[0]
-    return int(head) if head.isdigit() else 0
+    return int(head) if head.isascii() and head.isdigit() else 0
 
 
 def _entry_reason(entry: dict[str, Any], request: Request) -> str:

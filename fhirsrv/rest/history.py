@@ -33,7 +33,7 @@ def _int_param(name: str, default: int, maximum: int) -> int:
     value = request.args.get(name)
     if value is None:
         return default
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise FhirError(f"{name}={value} must be a non-negative whole number", code="value", expression=name)
     return min(int(value), maximum)
 

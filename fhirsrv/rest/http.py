@@ -140,7 +140,7 @@ def parse_etag(value: str | None, header: str = "If-Match") -> int | None:
     if raw.startswith("W/"):
         raw = raw[2:]
     raw = raw.strip('"')
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise FhirError(f'{header} must be a version ETag like W/"3", got {value!r}', code="invalid")
     return int(raw)
 

@@ -26,7 +26,7 @@ def read(rtype: str, rid: str) -> Response:
 def vread(rtype: str, rid: str, vid: str) -> Response:
     known_type(rtype)
     check_accept()
-    if not vid.isdigit():
+    if not (vid.isascii() and vid.isdigit()):
         raise FhirError(f"version {vid!r} is not a version number", code="value")
     with services().reading() as cur:
         stored = services().store.vread(cur, rtype, rid, int(vid))

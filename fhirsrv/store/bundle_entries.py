@@ -136,7 +136,7 @@ def _parse_url(index: int, method: str, url: str, base: str, is_resource_type: A
     req = EntryRequest(index, method, url, rtype, query=query if sep else None)
     if len(parts) == 2 and parts[1] and not parts[1].startswith(("_", "$")):
         req.rid = parts[1]
-    elif len(parts) == 4 and parts[2] == "_history" and parts[3].isdigit() and method in {"GET", "HEAD"}:
+    elif len(parts) == 4 and parts[2] == "_history" and parts[3].isascii() and parts[3].isdigit() and method in {"GET", "HEAD"}:
         req.rid, req.vid = parts[1], int(parts[3])
     elif len(parts) != 1:
         raise _fail(index, ".request.url", f"{url!r} is not an interaction this server runs inside a Bundle "
@@ -169,7 +169,7 @@ def _if_match(value: Any, index: int) -> int | None:
     raw = value.strip() if isinstance(value, str) else ""
     raw = raw[2:] if raw.startswith("W/") else raw
     raw = raw.strip('"')
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise _fail(index, ".request.ifMatch", f'request.ifMatch must be a version ETag like W/"3", got {value!r}')
     return int(raw)
 

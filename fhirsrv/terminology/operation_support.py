@@ -83,7 +83,7 @@ def integer(inv: Invocation, name: str, *, minimum: int = 0) -> int | None:
     if value is None:
         return None
     well_formed = (isinstance(value, int) and not isinstance(value, bool)) or (
-        isinstance(value, str) and value.strip().isdigit()
+        isinstance(value, str) and value.strip().isascii() and value.strip().isdigit()
     )
     if not well_formed or int(value) < minimum:
         raise FhirError(f"parameter {name!r} must be a whole number >= {minimum}, got {value!r}",

@@ -97,3 +97,9 @@ def test_nul_in_query_or_body_is_400(fhir):
     response = fhir.post("Patient", data='{"resourceType":"Patient","name":[{"family":"a\\u0000b"}]}')
     assert response.status_code == 400
     assert "NUL" in _issue(response)["diagnostics"]
+
+
+@pytest.mark.parametrize("url", ["Patient/x/_history/²", "Patient/_history?_count=²", "Patient/x/_history?_offset=١"])
+def test_unicode_digits_are_not_numbers(fhir, url):
+    response = fhir.get(url)
+    assert 400 <= response.status_code < 500
