@@ -190,7 +190,7 @@ class Runner:
 
     def skip_reason(self, case: dict[str, Any], entry: dict[str, Any]) -> str | None:
         """Why the whole case cannot run offline here, or None."""
-        module = case.get("module") or "(none)"
+        module = case.get("module") or entry.get("module") or "(none)"
         if not case.get("use-test", True) or entry.get("use-test") is False:
             return "disabled upstream (use-test: false)"
         if case.get("missing_in_corpus"):
@@ -215,7 +215,8 @@ class Runner:
 
     def run_case(self, case: dict[str, Any]) -> None:
         entry = self.manifest.get(case["name"], {})
-        module = case.get("module") or "(none)"
+        # The derived index leaves a few modules out; the manifest is authoritative.
+        module = case.get("module") or entry.get("module") or "(none)"
         reason = self.skip_reason(case, entry)
         modes = ["base"] + (["profile"] if case.get("expected_java_profile") else [])
         if reason:
@@ -340,7 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     index = json.loads((args.cases / "r4-cases-index.json").read_text())["cases"]
     runner = Runner(args.cases)
     for case in index:
-        if args.module and (case.get("module") or "(none)") not in args.module:
+        module = case.get("module") or runner.manifest.get(case["name"], {}).get("module") or "(none)"
+        if args.module and module not in args.module:
             continue
         if args.case and case["name"] not in args.case:
             continue
