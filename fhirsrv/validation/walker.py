@@ -196,7 +196,13 @@ def child_index(run: Run, elem: Elem, tcode: str | None, base: bool) -> tuple[di
     if cached is not None:
         return cached
     source = elem
-    if elem.content_ref and elem.model is not None:
+    # A profile may constrain the children of an element that is a contentReference (a slice
+    # of Parameters.parameter.part with its own name/resource rules): its own children then
+    # win. Without them, the base pass resolves the reference in the core definition; the
+    # profile pass must not resolve it in the profile, or the profile's rules for
+    # Parameters.parameter would apply again to every nested part (fhir-test-cases
+    # params-recursion: 16 false errors; the Java validator reports none).
+    if elem.content_ref and elem.model is not None and not elem.children and base:
         source = elem.model.by_id.get(elem.content_ref, elem)
     children = source.children
     type_root: Elem | None = None
