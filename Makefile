@@ -27,5 +27,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run_all
 
+# HL7's validator test suite (R4 cases) through our validator, offline; needs ../shared (issue 3).
+conformance: $(STAMP)
+	$(BIN)/python -m bench.conformance
+
 clean-db:
 	rm -rf .fhirsrv/pgdata

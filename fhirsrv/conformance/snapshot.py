@@ -51,7 +51,7 @@ def generate_snapshot(sd: dict[str, Any], registry: DefinitionSource) -> dict[st
         raise SnapshotError(f"{sd.get('url', '?')}: only constraint profiles can be generated, not a {sd['derivation']}")
     base = _definition_with_snapshot(sd.get("baseDefinition") or "", registry, sd.get("url", "?"))
     elements = copy.deepcopy(base["snapshot"]["element"])
-    builder = _Builder(elements, registry, source=sd.get("url", ""))
+    builder = _Builder(elements, registry, source=sd.get("url", ""), base_elements=base["snapshot"]["element"])
     for diff in sd.get("differential", {}).get("element", []):
         builder.apply(diff)
     result = copy.deepcopy(sd)
@@ -109,10 +109,13 @@ def _path_of(identifier: str) -> str:
 class _Builder:
     """Applies differential elements, in order, to a working snapshot list."""
 
-    def __init__(self, elements: list[Element], registry: DefinitionSource, source: str) -> None:
+    def __init__(self, elements: list[Element], registry: DefinitionSource, source: str,
+                 base_elements: list[Element] | None = None) -> None:
         self.elements = elements
         self.registry = registry
         self.source = source
+        # The base's snapshot, untouched by the differential: content references expand from it.
+        self.base_elements = base_elements or []
         # [x] elements narrowed by concrete choice names → their types before narrowing
         self.choice_types: dict[str, list[dict[str, Any]]] = {}
         for element in elements:
@@ -255,7 +258,17 @@ class _Builder:
         """The elements below ``element``'s type, each with the id of the root they hang from."""
         reference = element.get("contentReference")
         if reference:
+            # ``#Parameters.parameter`` names the base's element: a profile's constraints on
+            # Parameters.parameter (name fixed to 'MemberBundle', part min 3) must not be copied
+            # into every nested part (fhir-test-cases params-recursion).
             target = reference.lstrip("#")
+            base_ids = [e.get("id") or element_id(e) for e in self.base_elements]
+            if target in base_ids:
+                start = base_ids.index(target)
+                end = start + 1
+                while end < len(base_ids) and _in_subtree(base_ids[end], target, with_slices=False):
+                    end += 1
+                return [(target, child) for child in self.base_elements[start + 1 : end]]
             start = self.index_of(target)
             if start is None:
                 raise SnapshotError(f"{self.source}: content reference {reference!r} not found")

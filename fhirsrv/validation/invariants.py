@@ -201,6 +201,17 @@ def _truth(result: list[Any]) -> bool:
     return True
 
 
+def _typed(resource: Any) -> Any:
+    """``%resource``/``%rootResource`` as typed nodes: as plain dicts their ``type()`` is ``Object``.
+
+    Profiles test the context with ``%resource.type().name = 'Patient'`` (fhir-test-cases
+    contained-invariant); an untyped dict made that false and the invariant a false error.
+    """
+    if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
+        return ResourceNode.create_node(resource, resource["resourceType"])
+    return resource
+
+
 def _evaluate_slow(
     expression: str,
     data: Any,
@@ -211,7 +222,7 @@ def _evaluate_slow(
     fn = compiled(expression)
     node = ResourceNode.create_node(data, type_name) if type_name else data
     try:
-        result = fn(node, {"resource": resource, "rootResource": root_resource or resource})
+        result = fn(node, {"resource": _typed(resource), "rootResource": _typed(root_resource or resource), "context": node})
     except Exception as exc:
         raise InvariantError(f"cannot evaluate {expression!r}: {exc}") from None
     return _truth(result)
