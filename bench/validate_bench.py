@@ -6,6 +6,7 @@ Run: .venv/bin/python -m bench.validate_bench   (prints p50/p95 and the command)
 from __future__ import annotations
 
 import copy
+import resource
 import statistics
 import sys
 import time
@@ -88,7 +89,7 @@ def measure(label: str, fn, runs: int, warmup: int = 5) -> None:
 
 def main() -> None:
     validator = default_validator()
-    ips = ALIASES["ips"][0]
+    ips = ALIASES["ips"]
     bundle = _example(IPS_PACKAGE, "IPS-examples-Bundle-01")
     patient = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
     large = big_bundle(bundle)
@@ -100,6 +101,8 @@ def main() -> None:
     measure("IPS Bundle-01 base R4 only (meta.profile removed)", lambda: validator.issues(unclaimed), 200)
     measure(f"{len(large['entry'])}-resource document vs IPS 2.0", lambda: validator.issues(large, [ips]), 20, warmup=2)
     measure(f"{len(large['entry'])}-resource document base R4 only", lambda: validator.issues(large_unclaimed), 20, warmup=2)
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory (every shipped package loaded, definitions compiled as used): {peak_mib:.0f} MiB")
 
 
 if __name__ == "__main__":
