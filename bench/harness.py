@@ -42,7 +42,10 @@ def running_server(*, workers: int = 2, env: dict[str, str] | None = None, data_
         data_dir.chmod(0o755)  # ours: readable by the Postgres user, so the cluster stays inside it
     port = free_port()
     server_env = {**os.environ, "FHIRSRV_DATA_DIR": str(data_dir), "FHIRSRV_PORT": str(port),
-                  "FHIRSRV_WORKERS": str(workers), "FHIRSRV_LOG_LEVEL": "WARNING", **(env or {})}
+                  "FHIRSRV_WORKERS": str(workers), "FHIRSRV_LOG_LEVEL": "WARNING",
+                  # the storage/search figures are measured without authorisation; bench/auth_bench.py
+                  # measures what authorisation and audit add
+                  "FHIRSRV_AUTH": "off", **(env or {})}
     proc = subprocess.Popen([sys.executable, "-m", "fhirsrv.cli", "serve"], env=server_env, cwd=PROJECT)
     base = f"http://127.0.0.1:{port}/fhir"
     try:
