@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from fhirsrv.app import create_app
 from fhirsrv.config import Settings
 
 from .pg import test_database
+from .serving import serving
 
 
 @pytest.fixture(scope="session")
@@ -32,11 +31,8 @@ def app(conninfo: str):
 
 @pytest.fixture(scope="session")
 def base_url(app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/fhir"
-    server.shutdown()
+    with serving(app) as url:
+        yield url
 
 
 class FhirClient(requests.Session):

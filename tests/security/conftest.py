@@ -8,7 +8,6 @@ made against the secured server with real, signed tokens.
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,7 +18,6 @@ from typing import Any
 import psycopg
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from fhirsrv.app import create_app
 from fhirsrv.config import Settings
@@ -27,6 +25,7 @@ from fhirsrv.security.keys import SigningKey, generate_pem, signing_key_from_pem
 from fhirsrv.security.tokens import TokenService
 
 from ..conftest import FhirClient
+from ..serving import serving
 
 AUDIENCE = "https://fhirsrv.test/fhir"
 EXTERNAL_ISSUER = "https://idp.test"
@@ -92,11 +91,8 @@ def secure_app(secure_settings: Settings, conninfo: str):
 
 @pytest.fixture(scope="session")
 def secure_base(secure_app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, secure_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/fhir"
-    server.shutdown()
+    with serving(secure_app) as url:
+        yield url
 
 
 class Minter:
