@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
 from fhirsrv.app import create_app
 from fhirsrv.config import Settings
+
+from ..serving import serving
 
 
 def _serve(conninfo: str, **settings_changes):
     """The application on a real loopback HTTP server, on the suite's database."""
     settings = Settings.from_env().with_(database_url=conninfo, **{"auth": "off", **settings_changes})
     application = create_app(settings, conninfo=conninfo)
-    server = make_server("127.0.0.1", 0, application, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}/fhir"
+        with serving(application) as url:
+            yield url
     finally:
-        server.shutdown()
         application.extensions["fhirsrv"].close()
 
 
