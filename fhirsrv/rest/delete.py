@@ -24,7 +24,7 @@ def delete(rtype: str, rid: str) -> Response:
     svc = services()
     with svc.transaction() as cur:
         security.authorize_write(security.current(), rtype, None, cur, letter="d",
-                                 existing=svc.store.find_current(cur, rtype, rid))
+                                 existing=lambda: svc.store.find_current(cur, rtype, rid))
         marker = svc.store.delete(cur, rtype, rid, if_match=if_match)
     if marker is None:
         return fhir_response(_deleted_outcome(f"{rtype}/{rid} does not exist or was already deleted"), 200)
@@ -38,8 +38,8 @@ def conditional_delete(rtype: str) -> Response:
     svc = services()
     with svc.transaction() as cur:
         target = single_match(cur, rtype, request.query_string.decode(), what="conditional delete")
-        existing = svc.store.find_current(cur, rtype, target) if target is not None else None
-        security.authorize_write(security.current(), rtype, None, cur, letter="d", existing=existing)
+        security.authorize_write(security.current(), rtype, None, cur, letter="d",
+                                 existing=lambda: svc.store.find_current(cur, rtype, target) if target else None)
         marker = svc.store.delete(cur, rtype, target) if target is not None else None
     if marker is None:
         return fhir_response(_deleted_outcome(f"no {rtype} matched the criteria; nothing deleted"), 200)

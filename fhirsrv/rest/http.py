@@ -6,8 +6,8 @@ accepted too). Stored resources are sent as the exact text read from the databas
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from datetime import UTC
+from email.utils import format_datetime
 from typing import Any
 
 from flask import Response, current_app, request
@@ -143,13 +143,6 @@ def parse_etag(value: str | None, header: str = "If-Match") -> int | None:
     if not (raw.isascii() and raw.isdigit()):
         raise FhirError(f'{header} must be a version ETag like W/"3", got {value!r}', code="invalid")
     return int(raw)
-
-
-def parse_http_date(value: str, header: str) -> datetime:
-    try:
-        return parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        raise FhirError(f"{header} is not an HTTP date: {value!r}", code="invalid") from None
 
 
 def write_response(stored: Stored, body: dict[str, Any] | str, status: int) -> Response:

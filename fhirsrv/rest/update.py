@@ -35,7 +35,7 @@ def update(rtype: str, rid: str) -> Response:
     svc = services()
     with svc.transaction() as cur:
         security.authorize_write(security.current(), rtype, resource, cur, letter="u",
-                                 existing=svc.store.find_current(cur, rtype, rid))
+                                 existing=lambda: svc.store.find_current(cur, rtype, rid))
         stored, body, created = svc.store.update(cur, rtype, rid, resource, if_match=if_match)
     return write_response(stored, body, 201 if created else 200)
 
@@ -58,7 +58,7 @@ def conditional_update(rtype: str) -> Response:
                 expression=f"{rtype}.id",
             )
         security.authorize_write(security.current(), rtype, resource, cur, letter="u",
-                                 existing=svc.store.find_current(cur, rtype, target or body_id) if (target or body_id) else None)
+                                 existing=lambda: svc.store.find_current(cur, rtype, target or body_id) if (target or body_id) else None)
         if target is None and body_id is None:
             stored, body = svc.store.create(cur, rtype, resource)
             return write_response(stored, body, 201)

@@ -225,7 +225,8 @@ def refuse_protected(rtype: str) -> None:
 
 
 def authorize_write(ctx: AccessContext, rtype: str, resource: dict[str, Any] | None, cur: Cursor | None = None,
-                    *, existing: Stored | None = None, letter: str = "c") -> None:
+                    *, existing: Stored | Callable[[], Stored | None] | None = None,
+                    letter: str = "c") -> None:
     """create / update / delete (``resource`` None) of ``rtype``: 403/405 unless allowed.
 
     Checks the new content's compartment and, for update and delete, the existing one's, so
@@ -237,6 +238,8 @@ def authorize_write(ctx: AccessContext, rtype: str, resource: dict[str, Any] | N
     if ctx.development:
         return
     require_scope(ctx, rtype, letter)
+    if callable(existing):  # read only when a rule needs it: no extra round trip otherwise
+        existing = existing()
     patients = list(_patients_of(rtype, resource)) if resource is not None else []
     if existing is not None and existing.patient_id and existing.patient_id not in patients:
         patients.append(existing.patient_id)
