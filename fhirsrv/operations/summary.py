@@ -52,7 +52,7 @@ def summary(invocation: Invocation) -> Response:
                 raise FhirError(
                     "Patient/$summary needs identifier=system|value (IPS: requestors SHALL provide an "
                     "identifier); or call Patient/[id]/$summary", code="required", expression="identifier")
-            patient_id = patient_by_identifier(cur, svc.model, *_identifier(identifier))
+            patient_id = patient_by_identifier(cur, *_identifier(identifier))
         caller = security.current()
         security.authorize_patient(caller, patient_id, cur)
         admit = security.document_admit(caller, patient_id, cur)
