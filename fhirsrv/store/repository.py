@@ -205,11 +205,15 @@ class ResourceStore:
     def _insert_many(
         self, cur: Cursor, rows: list[_Prepared], surrogates: list[int], method: str, moment: datetime, *, replace: bool
     ) -> list[Stored]:
-        """One INSERT for every version row and one statement for all their index rows."""
+        """One INSERT for every version row and one statement for all their index rows.
+
+        The arrays go in binary (``%b``): in text, psycopg escapes every quote of every body
+        with a regular expression, which cost more than the rest of the INSERT.
+        """
         cur.execute(
             "INSERT INTO resource (rtype, id, version, rid, current, deleted, last_updated, method, patient_id, body)"
             " SELECT t.rtype, t.id, t.version, t.rid, true, false, %s, %s, t.patient_id, t.body::json"
-            " FROM unnest(%s::text[], %s::text[], %s::int[], %s::bigint[], %s::text[], %s::text[])"
+            " FROM unnest(%b::text[], %b::text[], %b::int[], %b::bigint[], %b::text[], %b::text[])"
             " AS t(rtype, id, version, rid, patient_id, body)",
             (moment, method, [r.rtype for r in rows], [r.id for r in rows], [r.version for r in rows], surrogates,
              [r.patient_id for r in rows], [r.text for r in rows]),
