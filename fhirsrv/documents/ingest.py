@@ -32,10 +32,11 @@ client can leave them out with ``_tag:not``. History and the old document stay r
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-from psycopg import Cursor
+from psycopg import Cursor, pq
 
 from .. import fhirjson
 from ..errors import Conflict, Unprocessable
@@ -169,7 +170,7 @@ class _Ingest:
             self.bundle_id, patient_id, source_key, targets[0][1], docref_id, document_date,
             None if newer or previous is None else previous.bundle_id,
         )
-        with cur.connection.pipeline():
+        with _pipeline(cur):
             stored = svc.store.create_many(cur, writes, surrogates=surrogates[:len(writes)], moment=self.moment)
             records.insert(cur, record, self.identifier, self.moment, targets)
             if replaced is not None:
@@ -237,6 +238,14 @@ class _Ingest:
             revisions.append((found, {**body, "status": "superseded"} if key[0] == "DocumentReference"
                               else _tag_superseded(body)))
         return revisions
+
+
+def _pipeline(cur: Cursor) -> AbstractContextManager[Any]:
+    """Pipeline mode for the writes: a block of its own, or none when the caller's pipeline is
+    open (``Services.transaction(pipelined=True)``) — then they travel with the COMMIT."""
+    if cur.connection.pgconn.pipeline_status != pq.PipelineStatus.OFF:
+        return nullcontext()
+    return cur.connection.pipeline()
 
 
 def _with_source(resource: dict[str, Any], source: str) -> dict[str, Any]:
