@@ -25,6 +25,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -35,6 +36,7 @@ from ..conformance.registry import Registry
 from ..store.repository import format_instant, now
 from . import absent, narrative, records, selection
 from .docref import PATIENT_SUMMARY
+from .pending import Pending
 from .profiles import DocumentProfile
 from .references import iter_references, split_relative
 from .sections import SectionDef, section_definitions
@@ -74,21 +76,29 @@ class Item:
         resource = self.body if self.body is not None else orjson.Fragment(self.text)
         return {"fullUrl": self.full_url, "resource": resource}
 
+    @cached_property
+    def targets(self) -> tuple[tuple[str, str], ...]:
+        """(type, id) of every relative reference in the resource (walked once per item)."""
+        found = (split_relative(ref["reference"]) for ref in iter_references(self.data))
+        return tuple(t for t in found if t is not None)
+
 
 def _item(row: tuple[str, str, str], base: str) -> Item:
     rtype, rid, text = row
     return Item(rtype, rid, orjson.loads(text), text=text, full_url=f"{base}/{rtype}/{rid}")
 
 
-def load_patient(cur: Cursor, patient_id: str, base: str) -> list[Item]:
-    """The patient's current resources (the Patient first), minus superseded-in-source ones."""
-    cur.execute(
+def load_patient(cur: Cursor, patient_id: str, base: str) -> Pending[list[Item]]:
+    """The patient's current resources (the Patient first), minus superseded-in-source ones:
+    one query, sent at once (a :class:`Pending`) so that it can share a round trip."""
+    return Pending(
+        cur,
         "SELECT r.rtype, r.id, r.body::text FROM resource r WHERE r.patient_id = %s AND r.current"
         " AND NOT r.deleted AND r.rtype <> ALL (%s) AND " + records.CURRENT_FOR_SOURCE
         + " ORDER BY r.rtype <> 'Patient', r.last_updated, r.id",
         (patient_id, _NOT_CONTENT),
+        lambda rows: [_item(row, base) for row in rows],
     )
-    return [_item(row, base) for row in cur.fetchall()]
 
 
 def fetch(cur: Cursor, keys: Iterable[tuple[str, str]], base: str) -> list[Item]:
@@ -104,12 +114,14 @@ def fetch(cur: Cursor, keys: Iterable[tuple[str, str]], base: str) -> list[Item]
 
 
 def _referenced(item: Item, base: str) -> Iterable[tuple[str, str]]:
+    """What ``item`` points at: relative references (stored resources use them), and absolute
+    ones into this server's ``base``."""
+    yield from item.targets
+    prefix = base + "/"
+    if item.text is not None and prefix not in item.text:  # the common case: a substring search
+        return
     for ref in iter_references(item.data):
-        reference = ref["reference"]
-        if reference.startswith(base + "/"):
-            reference = reference[len(base) + 1:]
-        target = split_relative(reference)
-        if target is not None:
+        if ref["reference"].startswith(prefix) and (target := split_relative(ref["reference"][len(prefix):])):
             yield target
 
 
@@ -160,7 +172,7 @@ def _section_entries(sd: SectionDef, candidates: list[Item], profile: DocumentPr
 def _without_parts(items: list[Item]) -> list[Item]:
     """Drop entries another entry of the section references (a panel's members, a report's
     results): they come into the document with their panel, listed once, under it."""
-    referenced = {f"{t}/{i}" for item in items for t, i in _referenced(item, "")}
+    referenced = {f"{t}/{i}" for item in items for t, i in item.targets}
     return [item for item in items if item.key not in referenced]
 
 
@@ -179,8 +191,9 @@ class SummaryBuilder:
         item = self.included.get(reference)
         return item.data if item else None
 
-    def build(self, patient_id: str) -> dict[str, Any]:
-        items = load_patient(self.cur, patient_id, self.base)
+    def build(self, patient_id: str, loaded: list[Item] | None = None) -> dict[str, Any]:
+        """The document; ``loaded``: what :func:`load_patient` answered, if already asked."""
+        items = loaded if loaded is not None else load_patient(self.cur, patient_id, self.base).result()
         if not items or items[0].rtype != "Patient":
             raise LookupError(f"Patient/{patient_id}")
         patient, content = items[0], items[1:]
@@ -262,10 +275,11 @@ class SummaryBuilder:
 
 
 def build_summary(
-    cur: Cursor, registry: Registry, patient_id: str, profile: DocumentProfile, base: str, admit: Admit | None = None
+    cur: Cursor, registry: Registry, patient_id: str, profile: DocumentProfile, base: str, admit: Admit | None = None,
+    loaded: list[Item] | None = None,
 ) -> dict:
     """The document Bundle (stored resources spliced in as ``orjson.Fragment``)."""
-    return SummaryBuilder(cur, registry, profile, base, admit).build(patient_id)
+    return SummaryBuilder(cur, registry, profile, base, admit).build(patient_id, loaded)
 
 
 def build_document(cur: Cursor, composition_id: str, base: str, admit: Admit | None = None) -> dict[str, Any] | None:

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Response
 
 from .. import security
-from ..documents.ips_builder import build_summary
+from ..documents.ips_builder import build_summary, load_patient
 from ..documents.patients import parse_token, patient_by_identifier
 from ..documents.profiles import resolve
 from ..errors import FhirError
@@ -40,12 +40,14 @@ def summary(invocation: Invocation) -> Response:
     svc = services()
     profile = resolve(str(invocation.value("profile") or "ips"), svc.registry)[0]
     identifier = invocation.value("identifier")
-    with svc.transaction() as cur:
+    base = base_url()
+    # No transaction (reads only, no BEGIN/COMMIT round trips); the patient's data is one query,
+    # sent together with the Patient's existence check.
+    with svc.reading() as cur:
         if invocation.id is not None:
             if identifier is not None:
                 raise FhirError("give either Patient/[id]/$summary or identifier, not both", code="invalid",
                                 expression="identifier")
-            svc.store.read(cur, "Patient", invocation.id)  # 404 / 410
             patient_id = invocation.id
         else:
             if identifier is None:
@@ -53,8 +55,11 @@ def summary(invocation: Invocation) -> Response:
                     "Patient/$summary needs identifier=system|value (IPS: requestors SHALL provide an "
                     "identifier); or call Patient/[id]/$summary", code="required", expression="identifier")
             patient_id = patient_by_identifier(cur, *_identifier(identifier))
+        with cur.connection.pipeline():
+            loaded = load_patient(cur, patient_id, base)
+            svc.store.read(cur, "Patient", patient_id)  # 404 / 410
         caller = security.current()
         security.authorize_patient(caller, patient_id, cur)
         admit = security.document_admit(caller, patient_id, cur)
-        bundle = build_summary(cur, svc.registry, patient_id, profile, base_url(), admit)
+        bundle = build_summary(cur, svc.registry, patient_id, profile, base, admit, loaded.result())
     return fhir_response(bundle)
