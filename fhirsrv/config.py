@@ -43,6 +43,18 @@ def _env_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
+def _env_token(name: str) -> str | None:
+    """A ``system|value`` identifier, both parts present (checked at start, not at first use)."""
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return None
+    system, sep, value = raw.partition("|")
+    if not (sep and system and value):
+        raise ValueError(f"{name} must be system|value (e.g. https://www.ehealth.fgov.be/standards/fhir/core/"
+                         f"NamingSystem/cbe|0123456789), got {raw!r}")
+    return raw
+
+
 def default_profiles_dir() -> Path:
     """The shipped FHIR packages: ``profiles/`` beside the package (source checkout)."""
     return Path(os.environ.get("FHIRSRV_PROFILES_DIR", PROJECT_DIR / "profiles"))
@@ -73,6 +85,8 @@ class Settings:
     terminology_dir: Path = field(default_factory=default_terminology_dir)  # FHIRSRV_TERMINOLOGY_DIR
     validate_on_write: bool = True  # FHIRSRV_VALIDATE_ON_WRITE
     document_profile: str = "ips"  # FHIRSRV_DOCUMENT_PROFILE: profile for documents that claim none
+    summary_custodian: str = "fhirsrv patient summary service"  # FHIRSRV_SUMMARY_CUSTODIAN: $summary's custodian
+    summary_custodian_identifier: str | None = None  # FHIRSRV_SUMMARY_CUSTODIAN_IDENTIFIER: its system|value
     log_level: str = "INFO"  # FHIRSRV_LOG_LEVEL
     # -- security (docs/security.md) ------------------------------------------------------
     auth: str = "on"  # FHIRSRV_AUTH: on | off (off = local development only; warned loudly at start)
@@ -108,6 +122,8 @@ class Settings:
             max_page_size=_env_int("FHIRSRV_MAX_PAGE_SIZE", 1000),
             validate_on_write=_env_bool("FHIRSRV_VALIDATE_ON_WRITE", True),
             document_profile=os.environ.get("FHIRSRV_DOCUMENT_PROFILE", "ips"),
+            summary_custodian=os.environ.get("FHIRSRV_SUMMARY_CUSTODIAN", "").strip() or cls.summary_custodian,
+            summary_custodian_identifier=_env_token("FHIRSRV_SUMMARY_CUSTODIAN_IDENTIFIER"),
             log_level=os.environ.get("FHIRSRV_LOG_LEVEL", "INFO").upper(),
             auth=os.environ.get("FHIRSRV_AUTH", "on").strip().lower() or "on",
             auth_issuer=os.environ.get("FHIRSRV_AUTH_ISSUER") or "urn:fhirsrv:local",

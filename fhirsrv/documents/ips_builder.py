@@ -8,8 +8,8 @@ last received document. Shape, per IPS and FHIR documents:
 * ``Bundle.type = document``, a fresh ``identifier`` (urn:uuid), ``timestamp``, ``fullUrl``
   on every entry (the stored resource's URL, or ``urn:uuid:`` for what is generated);
 * the Composition first (LOINC 60591-5, subject, date, author = this server as a Device,
-  custodian = the service's Organization, title), then the Patient, the section entries,
-  and every resource they reference, transitively, each exactly once;
+  custodian = the configured Organization (:class:`Custodian`), title), then the Patient,
+  the section entries, and every resource they reference, transitively, each exactly once;
 * every section the profile defines that has content, and every required section always
   (entries, else the known absence, else ``emptyReason`` — or, in IPS 1.1.0 where
   ``emptyReason`` is 0..0, the 1.1.0 "no information" resource), each with a LOINC code, a
@@ -32,6 +32,7 @@ import orjson
 from psycopg import Cursor
 
 from .. import __version__, fhirjson
+from ..config import Settings
 from ..conformance.registry import Registry
 from ..store.repository import format_instant, now
 from . import absent, narrative, records, selection
@@ -41,7 +42,26 @@ from .profiles import DocumentProfile
 from .references import iter_references, split_relative
 from .sections import SectionDef, section_definitions
 
-SERVICE_NAME = "fhirsrv patient summary service"
+
+@dataclass(frozen=True)
+class Custodian:
+    """The organisation that keeps the generated summaries (``Composition.custodian``), from
+    FHIRSRV_SUMMARY_CUSTODIAN and FHIRSRV_SUMMARY_CUSTODIAN_IDENTIFIER (``system|value``)."""
+
+    name: str = Settings.summary_custodian
+    identifier: str | None = None  # system|value
+
+    def organization(self, base: str) -> dict[str, Any]:
+        """The Organization entry; its id is stable for one server and custodian."""
+        org: dict[str, Any] = {"resourceType": "Organization",
+                               "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{base}#custodian#{self.name}"))}
+        if self.identifier:
+            system, _, value = self.identifier.partition("|")
+            org["identifier"] = [{"system": system, "value": value}]
+        org["name"] = self.name
+        return org
+
+
 TITLES = {
     "11450-4": "Active Problems", "48765-2": "Allergies and Intolerances", "10160-0": "Medication Summary",
     "11369-6": "Immunizations", "30954-2": "Results", "47519-4": "History of Procedures",
@@ -180,9 +200,11 @@ class SummaryBuilder:
     """Builds one document for one patient and profile."""
 
     def __init__(
-        self, cur: Cursor, registry: Registry, profile: DocumentProfile, base: str, admit: Admit | None = None
+        self, cur: Cursor, registry: Registry, profile: DocumentProfile, base: str, admit: Admit | None = None,
+        custodian: Custodian | None = None,
     ) -> None:
         self.cur, self.registry, self.profile, self.base, self.admit = cur, registry, profile, base, admit
+        self.custodian = custodian or Custodian()
         self.moment = format_instant(now())
         self.included: dict[str, Item] = {}
 
@@ -234,12 +256,10 @@ class SummaryBuilder:
 
     def _service_parties(self) -> tuple[dict[str, Any], dict[str, Any]]:
         device_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.base}#device"))
-        org_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.base}#custodian"))
         device = {"resourceType": "Device", "id": device_id,
                   "deviceName": [{"name": "fhirsrv", "type": "manufacturer-name"}],
                   "version": [{"value": __version__}]}
-        custodian = {"resourceType": "Organization", "id": org_id, "name": SERVICE_NAME}
-        return device, custodian
+        return device, self.custodian.organization(self.base)
 
     def _composition(self, patient: Item, sections: list[dict], device: dict, custodian: dict) -> dict[str, Any]:
         cid = str(uuid.uuid4())
@@ -258,7 +278,7 @@ class SummaryBuilder:
             "date": self.moment,
             "author": [{"reference": f"urn:uuid:{device['id']}", "display": "fhirsrv"}],
             "title": title,
-            "custodian": {"reference": f"urn:uuid:{custodian['id']}", "display": SERVICE_NAME},
+            "custodian": {"reference": f"urn:uuid:{custodian['id']}", "display": custodian["name"]},
             "section": sections,
         }
 
@@ -276,10 +296,10 @@ class SummaryBuilder:
 
 def build_summary(
     cur: Cursor, registry: Registry, patient_id: str, profile: DocumentProfile, base: str, admit: Admit | None = None,
-    loaded: list[Item] | None = None,
+    loaded: list[Item] | None = None, custodian: Custodian | None = None,
 ) -> dict:
     """The document Bundle (stored resources spliced in as ``orjson.Fragment``)."""
-    return SummaryBuilder(cur, registry, profile, base, admit).build(patient_id, loaded)
+    return SummaryBuilder(cur, registry, profile, base, admit, custodian).build(patient_id, loaded)
 
 
 def build_document(cur: Cursor, composition_id: str, base: str, admit: Admit | None = None) -> dict[str, Any] | None:
