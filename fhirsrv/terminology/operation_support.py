@@ -19,8 +19,7 @@ from .. import fhirjson
 from ..errors import FhirError
 from ..operations.framework import Invocation
 from ..rest.http import fhir_response, services
-from .service import Session, terminology_for
-from .stored import DatabaseResources
+from .service import Session
 
 
 class LazyCursor:
@@ -43,11 +42,10 @@ class LazyCursor:
 
 @contextmanager
 def request_session() -> Iterator[tuple[Session, LazyCursor]]:
-    """A terminology session that also sees user-stored resources; yields (session, cursor)."""
-    terminology = terminology_for(services().settings)
+    """A terminology session that also sees user-stored resources; yields (session, cursor)
+    (the cursor reads the resource an instance-level invocation names)."""
     with ExitStack() as stack:
-        cursor = LazyCursor(stack)
-        yield terminology.session(DatabaseResources(cursor)), cursor
+        yield services().terminology.session(), LazyCursor(stack)
 
 
 def instance(inv: Invocation, cursor: LazyCursor) -> dict[str, Any] | None:

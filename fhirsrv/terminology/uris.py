@@ -87,6 +87,29 @@ class Aliases:
             if naming_system.get("kind") in ("codesystem", "identifier"):
                 self.add_naming_system(naming_system, authoritative=authoritative)
 
+    def extended(self, naming_systems: Iterable[dict[str, Any]]) -> Aliases:
+        """A copy that also knows the spellings of ``naming_systems`` (user-stored ones).
+
+        They only add: a spelling this table already maps keeps its meaning, so what was
+        built from the shipped table stays valid. Their preferred URI is itself normalised
+        (a stored NamingSystem preferring ``http://whocc.no/atc`` adds to ATC).
+        """
+        out = Aliases()
+        out._to_preferred = dict(self._to_preferred)
+        out._authoritative = set(self._to_preferred)  # nothing known may be redirected
+        for naming_system in naming_systems:
+            if naming_system.get("kind") not in ("codesystem", "identifier"):
+                continue
+            preferred = preferred_uri(naming_system)
+            if preferred is None:
+                continue
+            preferred = self.normalise(preferred) or preferred
+            for unique_id in naming_system.get("uniqueId", ()):
+                value = _unique_id_value(unique_id) if isinstance(unique_id, dict) else None
+                if value is not None and unique_id.get("type") in ("uri", "oid"):
+                    out._set(value, preferred, authoritative=False)
+        return out
+
     def split(self, system: str) -> tuple[str, str | None]:
         """``(preferred system, version implied by the spelling or None)``."""
         answer = self._memo.get(system)
