@@ -73,6 +73,7 @@ class Settings:
     terminology_dir: Path = field(default_factory=default_terminology_dir)  # FHIRSRV_TERMINOLOGY_DIR
     validate_on_write: bool = True  # FHIRSRV_VALIDATE_ON_WRITE
     document_profile: str = "ips"  # FHIRSRV_DOCUMENT_PROFILE: profile for documents that claim none
+    enrich_codes: bool = True  # FHIRSRV_ENRICH_CODES: add mapped SNOMED CT / LOINC codings to local ones on ingest
     log_level: str = "INFO"  # FHIRSRV_LOG_LEVEL
     # -- security (docs/security.md) ------------------------------------------------------
     auth: str = "on"  # FHIRSRV_AUTH: on | off (off = local development only; warned loudly at start)
@@ -108,6 +109,7 @@ class Settings:
             max_page_size=_env_int("FHIRSRV_MAX_PAGE_SIZE", 1000),
             validate_on_write=_env_bool("FHIRSRV_VALIDATE_ON_WRITE", True),
             document_profile=os.environ.get("FHIRSRV_DOCUMENT_PROFILE", "ips"),
+            enrich_codes=_env_bool("FHIRSRV_ENRICH_CODES", True),
             log_level=os.environ.get("FHIRSRV_LOG_LEVEL", "INFO").upper(),
             auth=os.environ.get("FHIRSRV_AUTH", "on").strip().lower() or "on",
             auth_issuer=os.environ.get("FHIRSRV_AUTH_ISSUER") or "urn:fhirsrv:local",

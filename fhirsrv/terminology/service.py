@@ -28,7 +28,7 @@ from ..conformance.registry import Registry
 from ..errors import FhirError
 from . import CodeCheck
 from .codesystems import CodeSystemIndex
-from .conceptmaps import MapIndex, Translation, translate
+from .conceptmaps import Dependency, MapIndex, Translation, no_result_message, translate
 from .content import Resolver, Sources, read_terminology_dir
 from .stored import Connect, Snapshot, StoredTerminology
 from .uris import Aliases
@@ -297,6 +297,7 @@ class Session:
         conceptmap: dict[str, Any] | None = None,
         source_valueset: str | None = None,
         target_valueset: str | None = None,
+        dependencies: tuple[Dependency, ...] = (),
     ) -> Translation:
         """Translate over one given map, or over every map (shipped, packaged, stored)."""
         system = self.aliases.normalise(system) or system  # stored aliases too: the indexes may not know them
@@ -309,10 +310,11 @@ class Session:
         for index in indexes:
             allowed = _maps_for_scope(index, source_valueset, target_valueset)
             part = translate(index, system, code, reverse=reverse, target_system=target_system,
-                             allowed_maps=allowed, other_map=self.find_map)
+                             allowed_maps=allowed, other_map=self.find_map, dependencies=dependencies)
             merged.matches.extend(part.matches)
+            merged.unmet |= part.unmet
         if not merged.result:
-            merged.message = _no_result_message(
+            merged.message = no_result_message(
                 self.aliases.normalise(system) or system, code, merged, reverse,
                 self.aliases.normalise(target_system))
         return merged
@@ -414,14 +416,6 @@ def _maps_for_scope(index: MapIndex, source: str | None, target: str | None) -> 
         if (not source or source == cm_source) and (not target or target == cm_target):
             allowed.add(url)
     return allowed
-
-
-def _no_result_message(system: str, code: str, t: Translation, reverse: bool, target: str | None) -> str:
-    where = f" {'from' if reverse else 'to'} {target}" if target else ""
-    if not t.matches:
-        return f"no mapping found for {system}#{code}{where}"
-    kinds = ", ".join(sorted({m.equivalence for m in t.matches}))
-    return f"{system}#{code} is explicitly not mapped{where} ({kinds})"
 
 
 @lru_cache(maxsize=4)
