@@ -95,7 +95,7 @@ class BoundTerminology:
 
     def __init__(self, service: TerminologyService, connect: Connect) -> None:
         self.service = service
-        self.stored = StoredTerminology(connect, service.aliases)
+        self.stored = StoredTerminology(connect, service.aliases, service.system_known)
 
     def session(self) -> Session:
         return Session(self.service, self.stored.current)
@@ -118,7 +118,8 @@ class Session:
         self._stored_provider = stored
         self._snapshot: Snapshot | None = None
         self.resolver = Resolver(service.sources, self.stored if stored is not None else None)
-        self.aliases: Aliases = _SessionAliases(service.aliases, self.stored) if stored is not None else service.aliases
+        self.aliases: Aliases = (_SessionAliases(service.aliases, service.system_known, self.stored)
+                                 if stored is not None else service.aliases)
         self._in_progress: set[str] = set()
 
     def stored(self) -> Snapshot:
@@ -370,14 +371,15 @@ class _SessionAliases(Aliases):
     """The shipped aliases first; stored NamingSystems only for spellings those do not know,
     so that a request about a known system never waits for the database."""
 
-    def __init__(self, base: Aliases, stored: Callable[[], Snapshot]) -> None:
+    def __init__(self, base: Aliases, known: Callable[[str], bool], stored: Callable[[], Snapshot]) -> None:
         super().__init__()
         self._base = base
+        self._known = known  # a system shipped content knows: stored NamingSystems cannot redirect it
         self._stored = stored
 
     def split(self, system: str) -> tuple[str, str | None]:
         answer = self._base.split(system)
-        if answer[0] != system or system in self._base:
+        if answer[0] != system or self._known(system):
             return answer
         return self._stored().aliases.split(system)
 
@@ -385,7 +387,7 @@ class _SessionAliases(Aliases):
         return self._stored().aliases.aliases_of(preferred)
 
     def __contains__(self, system: str) -> bool:
-        return system in self._base or system in self._stored().aliases
+        return system in self._base or (not self._known(system) and system in self._stored().aliases)
 
     def __len__(self) -> int:
         return len(self._stored().aliases)

@@ -48,10 +48,11 @@ class Snapshot:
     expansion must never be seen by another thread), cache hits take no lock.
     """
 
-    def __init__(self, generation: int, connect: Connect, base_aliases: Aliases) -> None:
+    def __init__(self, generation: int, connect: Connect, base_aliases: Aliases, known: Callable[[str], bool]) -> None:
         self.generation = generation
         self._connect = connect
         self._base_aliases = base_aliases
+        self._known = known
         self._by_url: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._by_type: dict[str, list[dict[str, Any]]] = {}
         self._aliases: Aliases | None = None
@@ -88,7 +89,7 @@ class Snapshot:
         """The shipped and packaged aliases plus those of stored NamingSystems (which only add
         spellings: they never redirect one the server already knows)."""
         if self._aliases is None:
-            self._aliases = self._base_aliases.extended(self.all_of_type("NamingSystem"))
+            self._aliases = self._base_aliases.extended(self.all_of_type("NamingSystem"), self._known)
         return self._aliases
 
 
@@ -102,9 +103,10 @@ class StoredTerminology:
 
     _G_KEY = "_fhirsrv_terminology_generations"
 
-    def __init__(self, connect: Connect, base_aliases: Aliases) -> None:
+    def __init__(self, connect: Connect, base_aliases: Aliases, known: Callable[[str], bool]) -> None:
         self._connect = connect
         self._base_aliases = base_aliases
+        self._known = known  # systems shipped content knows (stored NamingSystems cannot redirect them)
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
 
@@ -130,7 +132,7 @@ class StoredTerminology:
         with self._lock:
             snapshot = self._snapshot
             if snapshot is None or snapshot.generation != generation:
-                snapshot = Snapshot(generation, self._connect, self._base_aliases)
+                snapshot = Snapshot(generation, self._connect, self._base_aliases, self._known)
                 if self._snapshot is None or generation > self._snapshot.generation:
                     self._snapshot = snapshot  # a slow reader of an older generation keeps its own
             return snapshot
