@@ -30,7 +30,6 @@ class IndexLike(Protocol):
 class IndexerLike(Protocol):
     def extract(self, rtype: str, resource: dict[str, Any]) -> IndexLike: ...
     def write(self, cur: Cursor, rid: int, index: IndexLike, *, replace: bool = True) -> None: ...
-    def write_many(self, cur: Cursor, items: list[tuple[int, IndexLike]], *, replace: bool = True) -> None: ...
     def remove(self, cur: Cursor, rid: int) -> None: ...
 
 
@@ -172,9 +171,10 @@ class ResourceStore:
         stored_resource: dict[str, Any] | None = None
         index = None
         if resource is not None:
-            prepared = self._prepare(rtype, rid, version, resource, moment)
-            stored_resource, body_text, index = prepared.body, prepared.text, prepared.index
-            patient_id = prepared.patient_id
+            stored_resource = with_server_fields(resource, rid, version, moment)
+            body_text = fhirjson.dumps_str(stored_resource)
+            index = self.indexer.extract(rtype, stored_resource)
+            patient_id = index.patient_ids[0] if index.patient_ids else None
         new = surrogate is None
         if new and new_surrogate is not None:
             surrogate = new_surrogate
@@ -218,7 +218,8 @@ class ResourceStore:
             (moment, method, [r.rtype for r in rows], [r.id for r in rows], [r.version for r in rows], surrogates,
              [r.patient_id for r in rows], [r.text for r in rows]),
         )
-        self.indexer.write_many(cur, [(key, r.index) for key, r in zip(surrogates, rows, strict=True)], replace=replace)
+        self.indexer.write_many(  # type: ignore[attr-defined]  (Indexer.write_many)
+            cur, [(key, r.index) for key, r in zip(surrogates, rows, strict=True)], replace=replace)
         return [Stored(r.rtype, r.id, r.version, moment, False, method, r.text, r.patient_id) for r in rows]
 
     def create_many(
