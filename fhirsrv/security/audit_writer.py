@@ -1,7 +1,7 @@
 """A background writer for the audit of reads, searches, operations and refusals.
 
 Storing an AuditEvent costs an INSERT plus its search-index rows; done inside every read it
-would double a read's latency. With ``FHIRSRV_AUDIT_READS=async`` (the default) the request
+would add a round trip and a commit to it. With ``FHIRSRV_AUDIT_READS=async`` (the default) the request
 builds its AuditEvent(s) and hands them to this writer, which stores whatever has queued
 up in one transaction (``synchronous_commit = off``): a few hundred events cost about what
 one did. The trade-off, stated in docs/security.md: events still queued when the process
@@ -22,6 +22,8 @@ import queue
 import threading
 import time
 from typing import Any
+
+from .audit_store import store_events
 
 _log = logging.getLogger("fhirsrv.security.audit")
 
@@ -116,11 +118,9 @@ class AuditWriter:
             return False
 
     def _write(self, events: list[dict[str, Any]]) -> None:
-        store = self.services.store
         with self.services.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             cur.execute("SET LOCAL synchronous_commit TO OFF")
-            for event in events:
-                store.create(cur, "AuditEvent", event)
+            store_events(cur, self.services.indexer, events)
 
 
 def _summary(event: dict[str, Any]) -> str:
