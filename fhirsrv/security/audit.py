@@ -158,7 +158,7 @@ def _events(rec: AuditRecord, status: int) -> list[dict[str, Any]]:
 
 
 def _store(cur: Any, rec: AuditRecord, status: int) -> list[str]:
-    ids = store_events(cur, current_app.extensions["fhirsrv"].indexer, _events(rec, status))
+    ids = store_events(cur, _events(rec, status))
     rec.written = True
     return ids
 
@@ -211,7 +211,7 @@ def _agents(rec: AuditRecord) -> list[dict[str, Any]]:
          "network": {"address": request.remote_addr or "unknown", "type": "2"}},
         {"type": {"coding": [{"system": DCM, "code": "110152", "display": "Destination Role ID"}]},
          "who": {"display": "fhirsrv"}, "requestor": False,
-         "network": {"address": request.host_url.rstrip("/"), "type": "5"}},
+         "network": {"address": f"{request.scheme}://{request.host}", "type": "5"}},  # host_url costs 0.1 ms
     ]
     if ctx is not None and (ctx.user is not None or ctx.patient is not None):
         user: dict[str, Any] = {

@@ -59,7 +59,7 @@ def test_stored_events_are_searchable_under_every_patient(app, fhir):
     services = app.extensions["fhirsrv"]
     event = _event(app, CASES[1])
     with services.transaction() as cur:
-        [event_id] = store_events(cur, services.indexer, [event])
+        [event_id] = store_events(cur, [event])
     for patient in ("p1", "p2", "p3"):
         found = fhir.get(f"AuditEvent?patient={patient}&_id={event_id}")
         assert found.status_code == 200
