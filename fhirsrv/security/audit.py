@@ -148,6 +148,16 @@ def after_request(status: int) -> None:
         _store(cur, rec, status)
 
 
+def store_now(event: dict[str, Any]) -> None:
+    """Store an event that belongs to no FHIR request (the token endpoint), as reads are."""
+    if _asynchronous():
+        current_app.extensions["fhirsrv.security"].audit_writer.submit([event])
+        return
+    with current_app.extensions["fhirsrv"].pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+        cur.execute("SET LOCAL synchronous_commit TO OFF")
+        store_events(cur, [event])
+
+
 def _asynchronous() -> bool:
     return current_app.extensions["fhirsrv"].settings.audit_reads == "async"
 
