@@ -23,6 +23,7 @@ from .outcome import Issue
 from .primitives import json_kind
 from .reference_checks import check_reference
 from .references import BundleIndex
+from .resource_rules import check_resource_rules
 from .slicing import check_slices
 from .values import equals_fixed, matches_pattern, show
 
@@ -52,6 +53,7 @@ def check_resource(run: Run, data: Any, path: str, allowed: str, out: list[Issue
     if allowed not in RESOURCE_TYPE_NAMES and allowed != rtype:
         out.append(Issue("error", "structure", "resource-type-wrong", f"A {allowed} resource is expected here, not {rtype}.", path))
     validate_resource(run, data, path, model, True, out)
+    check_resource_rules(run, data, path, out)
     meta = data.get("meta")
     if isinstance(meta, dict) and isinstance(meta.get("profile"), list):
         for url in meta["profile"]:
