@@ -44,7 +44,8 @@ def _holds(condition: dict[str, Any], scope: list[dict[str, Any]]) -> bool:
     kind, wanted = expected
     if operator == "exists":
         return bool(answers) == (wanted is True)
-    return any(_compare(operator, kind, got, wanted) for got in (value_of(a, "value") for a in answers) if got is not None and got[0] == kind)
+    given = [found[1] for found in (value_of(a, "value") for a in answers) if found is not None and found[0] == kind]
+    return any(_compare(operator, kind, got, wanted) for got in given)
 
 
 def _answers(link_id: str, scope: list[dict[str, Any]]) -> list[dict[str, Any]]:
