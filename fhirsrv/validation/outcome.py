@@ -96,6 +96,8 @@ MESSAGE_IDS: dict[str, str] = {
     "questionnaire-quantity-incomparable": "a quantity answer that cannot be compared with minQuantity/maxQuantity",
     "questionnaire-quantity-unchecked": "a UCUM conversion not supported here; the limit was not checked (warning)",
     "questionnaire-authored-period": "authored outside the Questionnaire's effectivePeriod (warning)",
+    "questionnaire-enablewhen-target": "Questionnaire enableWhen.question naming no item, the item itself or one nested in it",
+    "questionnaire-enablewhen-after": "Questionnaire enableWhen.question naming a later item (warning)",
     "resource-rules-failed": "the resource-type-specific checks broke on unforeseen content (warning, logged)",
 }
 

@@ -1,7 +1,7 @@
 """Checks a resource type needs beyond its StructureDefinition, run after its base walk.
 
 Some rules live outside the definitions: a QuestionnaireResponse must fit the Questionnaire it
-answers. Each rule gets the run (for the registry, the terminology and the stored resources),
+answers; a Questionnaire's enableWhen must name an earlier question. Each rule gets the run (for the registry, the terminology and the stored resources),
 the resource and its path. A rule that breaks on content it did not foresee must not turn a
 validation into a server error: the failure is logged and reported as a warning.
 """
@@ -14,6 +14,7 @@ from typing import Any
 
 from .context import Run
 from .outcome import Issue
+from .questionnaire_definition import check_questionnaire
 from .questionnaire_response import check_questionnaire_response
 
 _log = logging.getLogger("fhirsrv.validation")
@@ -21,6 +22,7 @@ _log = logging.getLogger("fhirsrv.validation")
 Rule = Callable[[Run, dict[str, Any], str, list[Issue]], None]
 
 RULES: dict[str, Rule] = {
+    "Questionnaire": check_questionnaire,
     "QuestionnaireResponse": check_questionnaire_response,
 }
 

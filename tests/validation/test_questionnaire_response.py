@@ -426,3 +426,27 @@ def test_que_12_as_the_java_validator_corrects_it(validator):
     assert failed[0].diagnostics.startswith("que-12: ")
     q["item"][1]["enableBehavior"] = "any"
     assert not [i for i in validator.issues(q) if i.is_error]
+
+
+# ----------------------------------------------------------------------------- the Questionnaire's own enableWhen
+
+
+def test_enable_when_must_name_an_earlier_item(validator):
+    def condition(question: str) -> list[dict[str, Any]]:
+        return [{"question": question, "operator": "exists", "answerBoolean": True}]
+
+    q = questionnaire(
+        {"linkId": "a", "type": "boolean", "enableWhen": condition("b")},
+        {"linkId": "b", "type": "boolean"},
+        {"linkId": "c", "type": "boolean", "enableWhen": condition("c")},
+        {"linkId": "d", "type": "boolean", "enableWhen": condition("nowhere")},
+        {"linkId": "e", "type": "group", "enableWhen": condition("e1"), "item": [{"linkId": "e1", "type": "boolean"}]},
+        {"linkId": "f", "type": "group", "item": [{"linkId": "f1", "type": "boolean", "enableWhen": condition("f")}]},
+    )
+    found = sorted((i.severity, i.message_id, i.expression) for i in validator.issues(q) if i.message_id.startswith("questionnaire"))
+    assert found == [
+        ("error", "questionnaire-enablewhen-target", "Questionnaire.item[2].enableWhen[0].question"),
+        ("error", "questionnaire-enablewhen-target", "Questionnaire.item[3].enableWhen[0].question"),
+        ("error", "questionnaire-enablewhen-target", "Questionnaire.item[4].enableWhen[0].question"),
+        ("warning", "questionnaire-enablewhen-after", "Questionnaire.item[0].enableWhen[0].question"),
+    ]
