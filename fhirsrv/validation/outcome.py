@@ -95,6 +95,7 @@ MESSAGE_IDS: dict[str, str] = {
     "questionnaire-quantity-unit": "a quantity answer whose unit is not a unitOption or not in the unitValueSet",
     "questionnaire-quantity-incomparable": "a quantity answer that cannot be compared with minQuantity/maxQuantity",
     "questionnaire-quantity-unchecked": "a UCUM conversion not supported here; the limit was not checked (warning)",
+    "questionnaire-readonly-changed": "an answer to a readOnly item that differs from the item's initial value (warning)",
     "questionnaire-authored-period": "authored outside the Questionnaire's effectivePeriod (warning)",
     "questionnaire-enablewhen-target": "Questionnaire enableWhen.question naming no item, the item itself or one nested in it",
     "questionnaire-enablewhen-after": "Questionnaire enableWhen.question naming a later item (warning)",

@@ -38,6 +38,7 @@ from .questionnaire_values import (
     OPTION_EXCLUSIVE,
     REFERENCE_RESOURCE,
     REGEX,
+    UNIT,
     UNIT_OPTION,
     UNIT_VALUE_SET,
     as_decimal,
@@ -384,7 +385,9 @@ def _check_quantity(ctx: AnswerContext, q_item: dict[str, Any], value: Any, here
             _compare_quantity(ctx, q_item, value, limit[1], is_min, here)
     if value.get("value") is not None:
         _check_places(ctx, q_item, value["value"], f"{here}.value")
-    options = [e.get("valueCoding") for e in extensions(q_item, UNIT_OPTION) if isinstance(e.get("valueCoding"), dict)]
+    # questionnaire-unitOption lists the units allowed; questionnaire-unit names the one unit
+    options = [e.get("valueCoding") for url in (UNIT_OPTION, UNIT) for e in extensions(q_item, url)
+               if isinstance(e.get("valueCoding"), dict)]
     if options and not any(_unit_matches(value, o) for o in options):
         shown = ", ".join(_show_unit(o) for o in options)
         ctx.out.append(Issue("error", "value", "questionnaire-quantity-unit", f"{here} has the unit {_show_quantity(value)}, which is not one of the units of item {_link(q_item)} ({shown}).", here))

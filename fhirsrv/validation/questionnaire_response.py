@@ -27,7 +27,7 @@ from .outcome import Issue
 from .questionnaire_answers import AnswerContext, check_answer
 from .questionnaire_enable_when import is_enabled
 from .questionnaire_resolve import Resolved, resolve_questionnaire
-from .questionnaire_values import MAX_OCCURS, MIN_OCCURS, comparable_instant, whole_number
+from .questionnaire_values import MAX_OCCURS, MIN_OCCURS, comparable_instant, value_of, whole_number
 
 FINAL_STATUSES = frozenset({"completed", "amended"})
 UNANSWERABLE = {"group": "a group", "display": "a display item", "question": "of the abstract type 'question'"}
@@ -127,6 +127,8 @@ class _Walk:
         if isinstance(text, str) and text and text != q_item.get("text"):
             self.out.append(Issue("error", "value", "questionnaire-item-text", f"{here}.text {text!r} differs from the text of item {link!r} in the Questionnaire {self.label} ({q_item.get('text')!r}); omit it or copy it exactly.", f"{here}.text"))
         self.counts(q_item, answers, here, enabled)
+        if q_item.get("readOnly") is True:
+            self.read_only(q_item, answers, here)
         for j, answer in enumerate(answers):
             where = f"{here}.answer[{j}]"
             if qtype in UNANSWERABLE:
@@ -142,6 +144,21 @@ class _Walk:
             what = "a display item cannot contain items" if qtype == "display" else "the items nested in a question go in answer.item, not item"
             self.out.append(Issue("error", "structure", "questionnaire-item-nesting", f"{here}.item: {what} (item {link!r}).", f"{here}.item[0]"))
 
+    def read_only(self, q_item: dict[str, Any], answers: list[dict[str, Any]], here: str) -> None:
+        """A read-only item shows its ``initial`` value; an answer that differs was edited anyway.
+
+        Only a warning: R4 lets a system (not the user) set a read-only value, e.g. from a
+        calculation, and the response cannot tell who did.
+        """
+        initial = [found for i in q_item.get("initial") or () if isinstance(i, dict) and (found := value_of(i, "value"))]
+        if not initial:
+            return
+        for j, answer in enumerate(answers):
+            given = value_of(answer, "value")
+            if given is not None and not any(_same_value(given, start) for start in initial):
+                where = f"{here}.answer[{j}]"
+                self.out.append(Issue("warning", "business-rule", "questionnaire-readonly-changed", f"{where}: the item {q_item.get('linkId')!r} is read-only, but the answer differs from its initial value.", where))
+
     def counts(self, q_item: dict[str, Any], answers: list[dict[str, Any]], here: str, enabled: bool) -> None:
         link = q_item.get("linkId")
         if q_item.get("type") in UNANSWERABLE:
@@ -155,6 +172,14 @@ class _Walk:
             self.out.append(Issue("error", "structure", "questionnaire-answer-count", f"{here} has {len(answers)} answers; the item {link!r} allows at most {most} (questionnaire-maxOccurs).", here))
         if least is not None and len(answers) < least:
             self.out.append(Issue("error", "structure", "questionnaire-answer-count", f"{here} has {len(answers)} answers; the item {link!r} needs at least {least} (questionnaire-minOccurs).", here))
+
+
+def _same_value(a: tuple[str, Any], b: tuple[str, Any]) -> bool:
+    if a[0] != b[0]:
+        return False
+    if a[0] == "Coding" and isinstance(a[1], dict) and isinstance(b[1], dict):
+        return (a[1].get("system"), a[1].get("code")) == (b[1].get("system"), b[1].get("code"))
+    return a[1] == b[1]
 
 
 def _check_authored(qr: dict[str, Any], resolved: Resolved, path: str, out: list[Issue]) -> None:

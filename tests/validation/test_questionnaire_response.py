@@ -450,3 +450,15 @@ def test_enable_when_must_name_an_earlier_item(validator):
         ("error", "questionnaire-enablewhen-target", "Questionnaire.item[4].enableWhen[0].question"),
         ("warning", "questionnaire-enablewhen-after", "Questionnaire.item[0].enableWhen[0].question"),
     ]
+
+
+def test_read_only_items_keep_their_initial_value_and_a_single_unit(validator):
+    ucum = "http://unitsofmeasure.org"
+    q = questionnaire({"linkId": "site", "type": "string", "readOnly": True, "initial": [{"valueString": "Brussels"}]},
+                      {"linkId": "w", "type": "quantity", "extension": [ext("questionnaire-unit", coding={"system": ucum, "code": "kg"})]})
+    assert q_issues(validator, response(item("site", answer(string="Brussels")),
+                                        item("w", answer(quantity={"value": 70, "system": ucum, "code": "kg"})), q=q)) == []
+    issues = q_issues(validator, response(item("site", answer(string="Ghent")),
+                                          item("w", answer(quantity={"value": 70, "system": ucum, "code": "[lb_av]"})), q=q))
+    assert_issue(only(issues, "questionnaire-readonly-changed"), "warning", "business-rule", "QuestionnaireResponse.item[0].answer[0]")
+    assert_issue(only(issues, "questionnaire-quantity-unit"), "error", "value", "QuestionnaireResponse.item[1].answer[0].valueQuantity")
