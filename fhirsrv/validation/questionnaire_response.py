@@ -47,6 +47,11 @@ def _children(element: dict[str, Any]) -> list[dict[str, Any]]:
     return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
 
+def _entries(element: dict[str, Any], key: str) -> list[tuple[int, dict[str, Any]]]:
+    found = element.get(key)
+    return [(i, e) for i, e in enumerate(found) if isinstance(e, dict)] if isinstance(found, list) else []
+
+
 def _index(items: list[dict[str, Any]], into: dict[str, tuple[dict[str, Any], str | None]], parent: str | None = None) -> None:
     for item in items:
         link = item.get("linkId")
@@ -119,8 +124,8 @@ class _Walk:
     def item(self, q_item: dict[str, Any], item: dict[str, Any], here: str, scope: list[dict[str, Any]], enabled: bool) -> None:
         link = q_item.get("linkId")
         qtype = q_item.get("type")
-        answers = [a for a in item.get("answer") or () if isinstance(a, dict)]
-        nested = [i for i in item.get("item") or () if isinstance(i, dict)]
+        answers = _entries(item, "answer")  # (index in the JSON array, answer): paths keep the index
+        nested = _entries(item, "item")
         if not enabled and (answers or nested):
             self.out.append(Issue("error", "business-rule", "questionnaire-item-disabled", f"{here}: the item {link!r} is not enabled (its enableWhen conditions are not met by the answers given), so it must not be answered.", here))
         text = item.get("text")
@@ -129,7 +134,7 @@ class _Walk:
         self.counts(q_item, answers, here, enabled)
         if q_item.get("readOnly") is True:
             self.read_only(q_item, answers, here)
-        for j, answer in enumerate(answers):
+        for j, answer in answers:
             where = f"{here}.answer[{j}]"
             if qtype in UNANSWERABLE:
                 self.out.append(Issue("error", "structure", "questionnaire-answer-not-allowed", f"{where}: the item {link!r} is {UNANSWERABLE[qtype]} and cannot have answers.", where))
@@ -142,9 +147,9 @@ class _Walk:
             self.items(_children(q_item), item, here, scope)
         elif nested:
             what = "a display item cannot contain items" if qtype == "display" else "the items nested in a question go in answer.item, not item"
-            self.out.append(Issue("error", "structure", "questionnaire-item-nesting", f"{here}.item: {what} (item {link!r}).", f"{here}.item[0]"))
+            self.out.append(Issue("error", "structure", "questionnaire-item-nesting", f"{here}.item: {what} (item {link!r}).", f"{here}.item[{nested[0][0]}]"))
 
-    def read_only(self, q_item: dict[str, Any], answers: list[dict[str, Any]], here: str) -> None:
+    def read_only(self, q_item: dict[str, Any], answers: list[tuple[int, dict[str, Any]]], here: str) -> None:
         """A read-only item shows its ``initial`` value; an answer that differs was edited anyway.
 
         Only a warning: R4 lets a system (not the user) set a read-only value, e.g. from a
@@ -153,20 +158,21 @@ class _Walk:
         initial = [found for i in q_item.get("initial") or () if isinstance(i, dict) and (found := value_of(i, "value"))]
         if not initial:
             return
-        for j, answer in enumerate(answers):
+        for j, answer in answers:
             given = value_of(answer, "value")
             if given is not None and not any(_same_value(given, start) for start in initial):
                 where = f"{here}.answer[{j}]"
                 self.out.append(Issue("warning", "business-rule", "questionnaire-readonly-changed", f"{where}: the item {q_item.get('linkId')!r} is read-only, but the answer differs from its initial value.", where))
 
-    def counts(self, q_item: dict[str, Any], answers: list[dict[str, Any]], here: str, enabled: bool) -> None:
+    def counts(self, q_item: dict[str, Any], answers: list[tuple[int, dict[str, Any]]], here: str, enabled: bool) -> None:
         link = q_item.get("linkId")
         if q_item.get("type") in UNANSWERABLE:
             return
         if not answers and q_item.get("required") is True and enabled:
             self.missing(f"{here}: the required item {link!r} has no answer", here)
         if len(answers) > 1 and q_item.get("repeats") is not True:
-            self.out.append(Issue("error", "structure", "questionnaire-answer-repeats", f"{here}.answer[1]: the item {link!r} does not repeat in the Questionnaire {self.label}, so it takes one answer, not {len(answers)}.", f"{here}.answer[1]"))
+            second = f"{here}.answer[{answers[1][0]}]"
+            self.out.append(Issue("error", "structure", "questionnaire-answer-repeats", f"{second}: the item {link!r} does not repeat in the Questionnaire {self.label}, so it takes one answer, not {len(answers)}.", second))
         most, least = whole_number(q_item, MAX_OCCURS), whole_number(q_item, MIN_OCCURS)
         if most is not None and len(answers) > most:
             self.out.append(Issue("error", "structure", "questionnaire-answer-count", f"{here} has {len(answers)} answers; the item {link!r} allows at most {most} (questionnaire-maxOccurs).", here))
