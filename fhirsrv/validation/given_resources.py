@@ -25,7 +25,8 @@ class GivenResources:
             return
         self.resources.append(resource)
         if resource.get("resourceType") == "Bundle":
-            for entry in resource.get("entry") or ():
+            entries = resource.get("entry")
+            for entry in entries if isinstance(entries, list) else ():
                 if isinstance(entry, dict):
                     self._add(entry.get("resource"))
 

@@ -42,6 +42,8 @@ from .questionnaire_values import (
     UNIT_OPTION,
     UNIT_VALUE_SET,
     as_decimal,
+    as_dict,
+    as_list,
     comparable_instant,
     decimal_places,
     extension_value,
@@ -99,7 +101,7 @@ class AnswerContext:
 
     def contained(self, reference: str) -> dict[str, Any] | None:
         for container in self.containers:
-            for resource in container.get("contained") or ():
+            for resource in as_list(container.get("contained")):
                 if isinstance(resource, dict) and resource.get("id") == reference[1:]:
                     return resource
         return None
@@ -133,7 +135,7 @@ def check_answer(ctx: AnswerContext, q_item: dict[str, Any], answer: dict[str, A
 
 def _check_options(ctx: AnswerContext, q_item: dict[str, Any], kind: str, value: Any, here: str, count: int) -> None:
     qtype = q_item.get("type")
-    options = [o for o in q_item.get("answerOption") or () if isinstance(o, dict)]
+    options = [o for o in as_list(q_item.get("answerOption")) if isinstance(o, dict)]
     valueset = q_item.get("answerValueSet")
     if not options:
         if isinstance(valueset, str) and valueset:
@@ -226,11 +228,11 @@ def _contained_member(ctx: AnswerContext, valueset: dict[str, Any], system: str 
 def _enumerated_member(ctx: AnswerContext, valueset: dict[str, Any], system: str | None, code: str) -> CodeCheck:
     """Without a terminology service: enumerated concepts and referenced value sets only."""
     unknown = False
-    compose = valueset.get("compose") or {}
-    for include in compose.get("include") or ():
+    compose = as_dict(valueset.get("compose"))
+    for include in as_list(compose.get("include")):
         if not isinstance(include, dict):
             continue
-        for inner in include.get("valueSet") or ():
+        for inner in as_list(include.get("valueSet")):
             answer = ctx.terminology.validate_code(inner, system=system, code=code)
             if answer.valid:
                 return answer
@@ -244,7 +246,7 @@ def _enumerated_member(ctx: AnswerContext, valueset: dict[str, Any], system: str
                 return CodeCheck(True)
         else:
             unknown = True
-    for contains in (valueset.get("expansion") or {}).get("contains") or ():
+    for contains in as_list(as_dict(valueset.get("expansion")).get("contains")):
         if isinstance(contains, dict) and contains.get("code") == code and system in (None, contains.get("system")):
             return CodeCheck(True)
     if unknown:

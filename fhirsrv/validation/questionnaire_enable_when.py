@@ -17,12 +17,12 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .questionnaire_values import comparable_instant, value_of
+from .questionnaire_values import as_list, comparable_instant, value_of
 
 
 def is_enabled(q_item: dict[str, Any], scope: list[dict[str, Any]]) -> bool:
     """``scope``: the response parts enclosing the item, outermost (the response) first."""
-    conditions = [c for c in q_item.get("enableWhen") or () if isinstance(c, dict)]
+    conditions = [c for c in as_list(q_item.get("enableWhen")) if isinstance(c, dict)]
     if not conditions:
         return True
     results = [_holds(c, scope) for c in conditions]
@@ -52,23 +52,25 @@ def _answers(link_id: str, scope: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for container in reversed(scope):
         items = list(_items_with(container, link_id))
         if items:
-            return [a for item in items for a in item.get("answer") or () if isinstance(a, dict)]
+            return [a for item in items for a in as_list(item.get("answer")) if isinstance(a, dict)]
     return []
 
 
 def _items_with(container: dict[str, Any], link_id: str):
-    for item in container.get("item") or ():
+    for item in as_list(container.get("item")):
         if not isinstance(item, dict):
             continue
         if item.get("linkId") == link_id:
             yield item
         yield from _items_with(item, link_id)
-        for answer in item.get("answer") or ():
+        for answer in as_list(item.get("answer")):
             if isinstance(answer, dict):
                 yield from _items_with(answer, link_id)
 
 
 def _compare(operator: Any, kind: str, got: Any, wanted: Any) -> bool:
+    if not isinstance(operator, str):
+        return False
     if kind == "Coding":
         same = _same_coding(got, wanted)
         return same if operator == "=" else (not same if operator == "!=" else False)

@@ -27,7 +27,7 @@ from .outcome import Issue
 from .questionnaire_answers import AnswerContext, check_answer
 from .questionnaire_enable_when import is_enabled
 from .questionnaire_resolve import Resolved, resolve_questionnaire
-from .questionnaire_values import MAX_OCCURS, MIN_OCCURS, comparable_instant, value_of, whole_number
+from .questionnaire_values import MAX_OCCURS, MIN_OCCURS, as_list, comparable_instant, value_of, whole_number
 
 FINAL_STATUSES = frozenset({"completed", "amended"})
 UNANSWERABLE = {"group": "a group", "display": "a display item", "question": "of the abstract type 'question'"}
@@ -38,7 +38,8 @@ def check_questionnaire_response(run: Run, qr: dict[str, Any], path: str, out: l
     if resolved is None:
         return
     _check_authored(qr, resolved, path, out)
-    walk = _Walk(run, resolved, qr.get("status") not in FINAL_STATUSES, out)
+    status = qr.get("status")
+    walk = _Walk(run, resolved, not (isinstance(status, str) and status in FINAL_STATUSES), out)
     walk.items(_children(resolved.questionnaire), qr, path, [])
 
 
@@ -85,7 +86,7 @@ class _Walk:
         position = {q.get("linkId"): i for i, q in enumerate(q_items) if isinstance(q.get("linkId"), str)}
         present: dict[str, list[tuple[dict[str, Any], str]]] = {}
         last = -1
-        for i, item in enumerate(holder.get("item") or ()):
+        for i, item in enumerate(as_list(holder.get("item"))):
             here = f"{path}.item[{i}]"
             link = item.get("linkId") if isinstance(item, dict) else None
             if not isinstance(link, str) or not link:
@@ -123,7 +124,7 @@ class _Walk:
 
     def item(self, q_item: dict[str, Any], item: dict[str, Any], here: str, scope: list[dict[str, Any]], enabled: bool) -> None:
         link = q_item.get("linkId")
-        qtype = q_item.get("type")
+        qtype = q_item.get("type") if isinstance(q_item.get("type"), str) else None
         answers = _entries(item, "answer")  # (index in the JSON array, answer): paths keep the index
         nested = _entries(item, "item")
         if not enabled and (answers or nested):
@@ -155,7 +156,7 @@ class _Walk:
         Only a warning: R4 lets a system (not the user) set a read-only value, e.g. from a
         calculation, and the response cannot tell who did.
         """
-        initial = [found for i in q_item.get("initial") or () if isinstance(i, dict) and (found := value_of(i, "value"))]
+        initial = [found for i in as_list(q_item.get("initial")) if isinstance(i, dict) and (found := value_of(i, "value"))]
         if not initial:
             return
         for j, answer in answers:
@@ -166,7 +167,7 @@ class _Walk:
 
     def counts(self, q_item: dict[str, Any], answers: list[tuple[int, dict[str, Any]]], here: str, enabled: bool) -> None:
         link = q_item.get("linkId")
-        if q_item.get("type") in UNANSWERABLE:
+        if isinstance(q_item.get("type"), str) and q_item["type"] in UNANSWERABLE:
             return
         if not answers and q_item.get("required") is True and enabled:
             self.missing(f"{here}: the required item {link!r} has no answer", here)

@@ -29,6 +29,15 @@ MIN_QUANTITY = SDC + "sdc-questionnaire-minQuantity"
 MAX_QUANTITY = SDC + "sdc-questionnaire-maxQuantity"
 
 
+def as_list(value: Any) -> list[Any]:
+    """A JSON array as a list; anything else (absent, a malformed object) as no entries."""
+    return value if isinstance(value, list) else []
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def value_of(element: dict[str, Any], stem: str) -> tuple[str, Any] | None:
     """The (type, value) of a choice element ``stem[x]``: ``valueCoding`` → ("Coding", {...})."""
     for key, value in element.items():

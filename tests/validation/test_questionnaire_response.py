@@ -406,10 +406,23 @@ def test_authored_outside_the_effective_period_is_a_warning(validator):
     assert_issue(only(late, "questionnaire-authored-period"), "warning", "business-rule", "QuestionnaireResponse.authored")
 
 
-def test_broken_questionnaire_content_never_raises(validator):
+@pytest.mark.parametrize("damage", [
+    lambda q, qr: None,
+    lambda q, qr: qr.update(status=["completed"]),
+    lambda q, qr: qr.update(item=7),
+    lambda q, qr: qr["item"][0].update(answer=True),
+    lambda q, qr: q["item"][0].update(type={"code": "integer"}),
+    lambda q, qr: q["item"][3]["enableWhen"][0].update(operator={"=": 1}, answerString="x"),
+    lambda q, qr: q.update(effectivePeriod=["2020"]),
+    lambda q, qr: q["item"][0].update(initial=5, readOnly=True),
+])
+def test_broken_content_never_raises(validator, damage):
+    # shapes found by fuzzing the corpus pairs: each once raised inside the questionnaire checks
     q = questionnaire({"linkId": "a", "type": "integer", "extension": [ext("minValue", string="ten")], "answerOption": "oops"},
-                      "not an item", {"type": "string"}, {"linkId": "b", "type": "string", "enableWhen": [{"question": "a"}, 7]})
+                      "not an item", {"type": "string"},
+                      {"linkId": "b", "type": "string", "enableWhen": [{"question": "a", "operator": "=", "answerInteger": 1}, 7]})
     qr = response(item("a", answer(integer=1)), item("b", answer(string="x")), q=q)
+    damage(q, qr)
     assert not [i for i in validator.issues(qr) if i.message_id == "resource-rules-failed"]
 
 
