@@ -36,7 +36,7 @@ class Validator:
         a QuestionnaireResponse answers when it is neither contained nor shipped.
         """
         checker = terminology or self.terminology or self.local_valuesets
-        run = Run(self.definitions, checker, stored)
+        run = Run(self.definitions, checker, stored=stored)
         out: list[Issue] = []
         path = resource.get("resourceType") if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str) else "$this"
         check_resource(run, resource, path, "Resource", out)

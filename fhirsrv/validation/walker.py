@@ -23,7 +23,7 @@ from .outcome import Issue
 from .primitives import json_kind
 from .reference_checks import check_reference
 from .references import BundleIndex
-from .resource_rules import check_resource_rules
+from .resource_rules import RESOURCE_RULES
 from .slicing import check_slices
 from .values import equals_fixed, matches_pattern, show
 
@@ -53,7 +53,6 @@ def check_resource(run: Run, data: Any, path: str, allowed: str, out: list[Issue
     if allowed not in RESOURCE_TYPE_NAMES and allowed != rtype:
         out.append(Issue("error", "structure", "resource-type-wrong", f"A {allowed} resource is expected here, not {rtype}.", path))
     validate_resource(run, data, path, model, True, out)
-    check_resource_rules(run, data, path, out)
     meta = data.get("meta")
     if isinstance(meta, dict) and isinstance(meta.get("profile"), list):
         for url in meta["profile"]:
@@ -63,12 +62,15 @@ def check_resource(run: Run, data: Any, path: str, allowed: str, out: list[Issue
 
 def validate_resource(run: Run, data: dict[str, Any], path: str, model: StructureModel, base: bool, out: list[Issue]) -> None:
     run.resources.append(data)
-    is_bundle = data.get("resourceType") == "Bundle"
+    rtype = data.get("resourceType")
+    is_bundle = rtype == "Bundle"
     if is_bundle:
         run.bundles.append(BundleIndex.build(data, path))
     try:
         walk_complex(run, model.root, model.type, data, path, base, out, is_resource=True)
         check_constraints(run, model.root, data, None, path, base, out)
+        if base and rtype in RESOURCE_RULES:
+            RESOURCE_RULES[rtype](run, data, path, out)
     finally:
         run.resources.pop()
         if is_bundle:
