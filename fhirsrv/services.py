@@ -68,10 +68,14 @@ class Services:
         """Base R4 + ``profiles`` + the resource's ``meta.profile``, bindings checked by the
         terminology service, canonicals nothing shipped answers looked up among the stored
         resources: the one validation of the server (write path and ``$validate``)."""
+        return self._validator.validate(resource, profiles, terminology=self.terminology, stored=self.stored_canonicals)
+
+    @cached_property
+    def stored_canonicals(self) -> Any:
+        """Stored canonical resources by url, e.g. the Questionnaire a response answers."""
         from .store.canonical_lookup import PooledCanonicalLookup
 
-        with PooledCanonicalLookup(self.pool) as stored:  # e.g. the Questionnaire a response answers
-            return self._validator.validate(resource, profiles, terminology=self.terminology, stored=stored)
+        return PooledCanonicalLookup(lambda: self.pool)
 
     @cached_property
     def write_validator(self) -> ResourceValidator:

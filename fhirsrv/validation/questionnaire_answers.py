@@ -92,11 +92,12 @@ class AnswerContext:
 
     @property
     def terminology(self) -> Any:
-        """A checker that also sees stored value sets when the server passed its store."""
+        """A terminology session when the checker is the terminology service (the server's
+        sees stored value sets too): it can expand a contained ValueSet; else the checker."""
         if self._terminology is None:
             checker = self.run.checker
             session = getattr(checker, "session", None)
-            self._terminology = session(self.run.stored) if callable(session) else checker
+            self._terminology = session() if callable(session) else checker
         return self._terminology
 
     def contained(self, reference: str) -> dict[str, Any] | None:
