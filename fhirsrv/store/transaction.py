@@ -27,7 +27,6 @@ fullUrls are for). PATCH is not supported (the server has no PATCH).
 from __future__ import annotations
 
 import logging
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,6 +42,7 @@ from ..conformance.r4 import R4Model
 from ..errors import Conflict, FhirError, PreconditionFailed, operation_outcome
 from .bundle_entries import PROCESSING_ORDER, EntryRequest, check_bundle, condition_key, parse_entry
 from .bundle_refs import EntryError, ReferenceRewriter, check_conditional
+from .condition_locks import lock_conditions
 from .repository import ResourceStore, Stored, format_instant, new_id, now
 
 _log = logging.getLogger("fhirsrv.transaction")
@@ -52,16 +52,6 @@ Validate = Callable[[dict[str, Any]], None]
 # validates against the document's profile, stores it as received and decomposes it.
 IngestDocument = Callable[[Cursor, dict[str, Any]], tuple[Stored, bool]]
 PREFER_RETURN = ("minimal", "representation", "operationoutcome")
-# Advisory locks of conditional creates: (class, bucket) pairs, apart from the repository's
-# per-resource locks (single bigint keys).
-CONDITION_LOCK_CLASS = 0x46484952  # "FHIR"
-CONDITION_LOCK_BUCKETS = 256
-
-
-def condition_bucket(rtype: str, query: str) -> int:
-    """A stable bucket for search criteria (crc32: the same in every process, unlike hash())."""
-    return zlib.crc32(condition_key(rtype, query).encode()) % CONDITION_LOCK_BUCKETS
-
 
 @dataclass
 class BundleContext:
@@ -239,16 +229,8 @@ class _Plan:
     # identities ------------------------------------------------------------------------------
     def _lock_conditions(self, posts: list[EntryRequest]) -> None:
         """Serialise concurrent conditional creates with the same criteria (else both would
-        find nothing and create twice). Locks are held to the end of the database transaction,
-        so criteria are hashed into :data:`CONDITION_LOCK_BUCKETS` buckets (a batch of
-        thousands of conditional creates must not exhaust Postgres' lock table) and taken in
-        order, so two Bundles cannot deadlock on them."""
-        buckets = sorted({condition_bucket(r.rtype, r.if_none_exist) for r in posts if r.if_none_exist})
-        if buckets:
-            self.cur.execute(
-                "SELECT pg_advisory_xact_lock(%s, b) FROM unnest(%s::int[]) AS b ORDER BY b",
-                (CONDITION_LOCK_CLASS, buckets),
-            )
+        find nothing and create twice): the locks REST ``If-None-Exist`` takes too."""
+        lock_conditions(self.cur, [(r.rtype, r.if_none_exist) for r in posts if r.if_none_exist])
 
     def _identify_post(self, request: EntryRequest) -> None:
         if request.if_none_exist:
