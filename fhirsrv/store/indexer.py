@@ -14,12 +14,14 @@ plain rows), so a composite search joins components of the *same* instance.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from fhirsrv.conformance.r4 import CORE_DIR_NAME, R4Model, SearchParamDef
 
@@ -326,39 +328,62 @@ class Indexer:
         """Store the index rows of ``rid`` (in the caller's transaction); see :meth:`write_many`."""
         self.write_many(cur, [(rid, index)], replace=replace)
 
-    def write_many(self, cur: Any, items: list[tuple[int, ResourceIndex]], *, replace: bool = True) -> None:
+    def write_many(self, cur: Any, items: list[tuple[int, ResourceIndex]], *,
+                   replace: bool | Collection[int] = True) -> None:
         """Store the index rows of several resources in one statement (one round trip).
 
-        A data-modifying CTE per table deletes the old rows (skipped with ``replace=False``,
-        for resources created in this transaction), another inserts the new ones from column
-        arrays (``unnest``). A transaction Bundle can index all its entries at once.
+        ``replace``: delete the old rows of every item first (True), of none (False: resources
+        created in this transaction have none), or of the given rids only. A transaction
+        Bundle indexes all its entries at once.
+
+        The rows travel as one JSON text per table, unpacked by Postgres
+        (``jsonb_array_elements``), and the statement text never changes, so psycopg
+        prepares it after a few uses: measured on a 16-entry transaction (192 rows), 0.5 ms of
+        Python and 2 ms of Postgres CPU, against 7 + 7 ms for a statement per resource with
+        psycopg-dumped column arrays.
         """
         if not items:
             return
-        parts: list[str] = []
-        params: list[Any] = []
-        if replace:
-            rids = [rid for rid, _ in items]
-            for table in INDEX_TABLES:
-                parts.append(f"d_{table} AS (DELETE FROM {table} WHERE rid = ANY(%s::bigint[]))")
-                params.append(rids)
-        for attribute, (table, columns, types) in TABLE_COLUMNS.items():
+        if replace is True:
+            replaced = [rid for rid, _ in items]
+        elif replace is False:
+            replaced = []
+        else:
+            replaced = list(replace)
+        params: list[Any] = [replaced] * len(INDEX_TABLES)
+        for attribute in TABLE_COLUMNS:
             rows = [(rid, index.rtype, *row) for rid, index in items for row in getattr(index, attribute)]
-            if not rows:
-                continue
-            arrays = ", ".join(f"%s::{t}[]" for t in ("bigint", "text", "text", *types))
-            parts.append(
-                f"i_{table} AS (INSERT INTO {table} (rid, rtype, param, {', '.join(columns)}) "
-                f"SELECT * FROM unnest({arrays}))"
-            )
-            params.extend(list(column) for column in zip(*rows, strict=True))
-        if parts:
-            cur.execute("WITH " + ", ".join(parts) + " SELECT 1", params)
+            params.append(orjson.dumps(rows, default=_json_value).decode())
+        cur.execute(_WRITE_SQL, params)
 
     def remove(self, cur: Any, rid: int) -> None:
         """Delete every index row of ``rid`` (a deleted resource is not searchable)."""
         parts = [f"d_{table} AS (DELETE FROM {table} WHERE rid = %s)" for table in INDEX_TABLES]
         cur.execute("WITH " + ", ".join(parts) + " SELECT 1", [rid] * len(INDEX_TABLES))
+
+
+def _json_value(value: Any) -> Any:
+    """orjson has no Decimal: numbers travel as their text (``Infinity`` too), cast back by SQL."""
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot put {type(value).__name__} in an index row")
+
+
+def _write_sql() -> str:
+    """One statement for every index table: delete the rows of the replaced rids (a bigint
+    array per table), insert the new ones (a JSON array of row arrays per table). A single
+    statement's DELETE does not see its own INSERT, so replacing is safe."""
+    parts = [f"d_{table} AS (DELETE FROM {table} WHERE rid = ANY(%s::bigint[]))" for table in INDEX_TABLES]
+    for table, columns, types in TABLE_COLUMNS.values():
+        casts = ", ".join(f"(r->>{n + 3})::{sql_type}" for n, sql_type in enumerate(types))
+        parts.append(
+            f"i_{table} AS (INSERT INTO {table} (rid, rtype, param, {', '.join(columns)}) "
+            f"SELECT (r->>0)::bigint, r->>1, r->>2, {casts} FROM jsonb_array_elements(%s::jsonb) r)"
+        )
+    return "WITH " + ", ".join(parts) + " SELECT 1"
+
+
+_WRITE_SQL = _write_sql()
 
 
 _CONVERTERS: dict[str, tuple[str, Callable[[Any, str | None], Iterable]]] = {

@@ -43,7 +43,7 @@ from ..errors import Conflict, FhirError, PreconditionFailed, operation_outcome
 from .bundle_entries import PROCESSING_ORDER, EntryRequest, check_bundle, condition_key, parse_entry
 from .bundle_refs import EntryError, ReferenceRewriter, check_conditional
 from .condition_locks import lock_conditions
-from .repository import ResourceStore, Stored, format_instant, new_id, now
+from .repository import IndexBatch, ResourceStore, Stored, format_instant, new_id, now
 
 _log = logging.getLogger("fhirsrv.transaction")
 # (resource) -> None, raising FhirError (422) when the resource may not be stored.
@@ -195,6 +195,8 @@ class _Plan:
         self.twins: dict[int, int] = {}  # entry index -> earlier POST with the same ifNoneExist
         self.conditional_refs: dict[tuple[str, str], str] = {}
         self.results: dict[int, EntryResult] = {}
+        # index rows of the writes, stored in one statement (before any search, and at the end)
+        self.index_batch = IndexBatch()
 
     def run(self) -> list[EntryResult]:
         by_method: dict[int, list[EntryRequest]] = {}
@@ -221,6 +223,7 @@ class _Plan:
             for request in posts + puts:
                 with _located(request):
                     self._write(request, rewriter)
+            self.ctx.store.write_index_batch(self.cur, self.index_batch)
         for request in gets:
             with _located(request):
                 self._get(request)
@@ -322,6 +325,7 @@ class _Plan:
     def _find(self, rtype: str, query: str, expression: str) -> list[str]:
         """The search engine's matches; its complaints (unknown parameter …) point at the
         criteria in the Bundle (``Bundle.entry[2].request.ifNoneExist``)."""
+        self.ctx.store.write_index_batch(self.cur, self.index_batch)  # the search sees earlier entries
         try:
             return self.ctx.find_ids(self.cur, rtype, query)
         except EntryError:
@@ -376,12 +380,12 @@ class _Plan:
         store = self.ctx.store
         if request.index in self.fresh:
             stored, _ = store.create(self.cur, request.rtype, resource, moment=self.moment, rid=rid,
-                                     surrogate=self.surrogates[request.index])
+                                     surrogate=self.surrogates[request.index], index_batch=self.index_batch)
             created = True
         else:
             try:
-                stored, _, created = store.update(self.cur, request.rtype, rid, resource,
-                                                  if_match=request.if_match, moment=self.moment)
+                stored, _, created = store.update(self.cur, request.rtype, rid, resource, if_match=request.if_match,
+                                                  moment=self.moment, index_batch=self.index_batch)
             except PreconditionFailed as exc:
                 raise EntryError(f"{request.label}: {exc}", status=412, code="conflict",
                                  expression=f"{request.at}.request.ifMatch") from None
