@@ -224,6 +224,7 @@ class _Plan:
     evaluate: Evaluator
     components: tuple[tuple[str, Evaluator], ...] = ()  # (component param type, relative evaluator)
     targets: tuple[str, ...] = ()  # reference target types
+    keys: frozenset[str] | None = None  # top-level keys it reads (None: unknown): absent, no rows
 
 
 class Indexer:
@@ -234,6 +235,7 @@ class Indexer:
         self._choice_types = fhirpath_mini.choice_types_from(_all_structure_definitions(model, profiles_dir))
         self._plans: dict[str, list[_Plan]] = {}
         self._compiled: dict[tuple[str, str | None], Evaluator] = {}
+        self._keyed: dict[tuple[str, str], tuple[Evaluator, frozenset[str] | None]] = {}
 
     # -- compilation ----------------------------------------------------------------------------
     def compile(self, expression: str, root_type: str | None = None) -> Evaluator:
@@ -250,6 +252,19 @@ class Indexer:
             self._compiled[(expression, root_type)] = found
         return found
 
+    def _compile_keyed(self, expression: str, root_type: str) -> tuple[Evaluator, frozenset[str] | None]:
+        """The evaluator for ``root_type`` resources and the top-level keys it reads."""
+        found = self._keyed.get((expression, root_type))
+        if found is None:
+            try:
+                found = fhirpath_mini.compile_with_keys(
+                    expression, self.model.resource_types, self._choice_types, root_type
+                )
+            except fhirpath_mini.Unsupported:
+                found = (_fhirpathpy_evaluator(expression), None)
+            self._keyed[(expression, root_type)] = found
+        return found
+
     def plans(self, rtype: str) -> list[_Plan]:
         plans = self._plans.get(rtype)
         if plans is None:
@@ -260,8 +275,8 @@ class Indexer:
                 components: tuple[tuple[str, Evaluator], ...] = ()
                 if param.type == "composite":
                     components = tuple(self._component(param, url, expr) for url, expr in param.components)
-                evaluate = self.compile(param.expression, rtype)
-                plans.append(_Plan(code, param.type, evaluate, components, param.targets))
+                evaluate, keys = self._compile_keyed(param.expression, rtype)
+                plans.append(_Plan(code, param.type, evaluate, components, param.targets, keys))
             self._plans[rtype] = plans
         return plans
 
@@ -281,10 +296,14 @@ class Indexer:
         """
         index = ResourceIndex(rtype=rtype)
         for plan in self.plans(rtype):
+            if plan.keys is not None and plan.keys.isdisjoint(resource):
+                continue  # reads only elements this resource does not have
             try:
                 nodes = plan.evaluate(resource, resource)
             except Exception:  # an exotic expression on odd data must not block a write
                 _log.exception("search parameter %s.%s could not be evaluated", rtype, plan.code)
+                continue
+            if not nodes:
                 continue
             if plan.type == "composite":
                 for grp, node in enumerate(nodes, start=1):
