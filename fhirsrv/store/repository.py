@@ -318,8 +318,13 @@ class ResourceStore:
         at: datetime | None = None,
         count: int = 20,
         offset: int = 0,
-    ) -> tuple[list[Stored], int]:
-        """Versions newest first, with the total count of matching versions."""
+        total: bool = True,
+    ) -> tuple[list[Stored], int | None, bool]:
+        """Versions newest first: (page, total count of matching versions, more after this page?).
+
+        With ``total=False`` the count is given only when it comes free (this page reaches the
+        end), else None: counting a system's or a type's whole history scans every version.
+        """
         where: list[str] = []
         args: list[Any] = []
         if rtype is not None:
@@ -335,13 +340,19 @@ class ResourceStore:
             where.append("last_updated <= %s")
             args.append(at)
         clause = (" WHERE " + " AND ".join(where)) if where else ""
-        cur.execute("SELECT count(*) FROM resource" + clause, args)
-        total = cur.fetchone()[0]
+        counted: int | None = None
+        if total:
+            cur.execute("SELECT count(*) FROM resource" + clause, args)
+            counted = cur.fetchone()[0]
         cur.execute(
             _SELECT + clause + " ORDER BY last_updated DESC, rtype, id, version DESC LIMIT %s OFFSET %s",
-            [*args, count, offset],
+            [*args, count + 1, offset],
         )
-        return [_row(r) for r in cur.fetchall()], total
+        rows = cur.fetchall()
+        more = len(rows) > count
+        if counted is None and not more and (rows or offset == 0):
+            counted = offset + len(rows)
+        return [_row(r) for r in rows[:count]], counted, more
 
     def exists(self, cur: Cursor, rtype: str, rid: str) -> bool:
         cur.execute("SELECT 1 FROM resource WHERE rtype = %s AND id = %s AND current AND NOT deleted", (rtype, rid))
