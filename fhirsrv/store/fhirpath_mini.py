@@ -320,7 +320,7 @@ def _reference_type(value: Any) -> str | None:
 
 
 def compile_with_keys(
-    text: str, resource_types: frozenset[str], choice_types: dict[str, tuple[str, ...]], root_type: str,
+    text: str, resource_types: frozenset[str], choice_types: dict[str, tuple[str, ...]], root_type: str | None,
 ) -> tuple[Callable[[Any, dict], list[Node]], frozenset[str] | None]:
     """:func:`compile_expression` for ``root_type`` resources, with the top-level keys of the
     resource the expression reads (None when not known): a resource that has none of them
@@ -328,7 +328,7 @@ def compile_with_keys(
     parameters name elements a given resource does not have."""
     compiler = _Compiler(text, resource_types, choice_types, root_type)
     evaluate = compiler.compile()
-    keys = None if compiler.root_keys is None else frozenset(compiler.root_keys)
+    keys = None if compiler.root_keys is None or root_type is None else frozenset(compiler.root_keys)
 
     def run(context: Any, root: dict) -> list[Node]:
         return evaluate([(context, None)], root)

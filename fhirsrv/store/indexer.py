@@ -235,27 +235,17 @@ class Indexer:
         self.model = model
         self._choice_types = fhirpath_mini.choice_types_from(_all_structure_definitions(model, profiles_dir))
         self._plans: dict[str, list[_Plan]] = {}
-        self._compiled: dict[tuple[str, str | None], Evaluator] = {}
-        self._keyed: dict[tuple[str, str], tuple[Evaluator, frozenset[str] | None]] = {}
+        self._compiled: dict[tuple[str, str | None], tuple[Evaluator, frozenset[str] | None]] = {}
 
     # -- compilation ----------------------------------------------------------------------------
     def compile(self, expression: str, root_type: str | None = None) -> Evaluator:
         """The evaluator for one expression (specialised for ``root_type`` resources): the
         fast subset, else fhirpathpy (compiled once)."""
-        found = self._compiled.get((expression, root_type))
-        if found is None:
-            try:
-                found = fhirpath_mini.compile_expression(
-                    expression, self.model.resource_types, self._choice_types, root_type
-                )
-            except fhirpath_mini.Unsupported:
-                found = _fhirpathpy_evaluator(expression)
-            self._compiled[(expression, root_type)] = found
-        return found
+        return self._compile_keyed(expression, root_type)[0]
 
-    def _compile_keyed(self, expression: str, root_type: str) -> tuple[Evaluator, frozenset[str] | None]:
-        """The evaluator for ``root_type`` resources and the top-level keys it reads."""
-        found = self._keyed.get((expression, root_type))
+    def _compile_keyed(self, expression: str, root_type: str | None) -> tuple[Evaluator, frozenset[str] | None]:
+        """The evaluator and the top-level keys of a ``root_type`` resource it reads (None: not known)."""
+        found = self._compiled.get((expression, root_type))
         if found is None:
             try:
                 found = fhirpath_mini.compile_with_keys(
@@ -263,7 +253,7 @@ class Indexer:
                 )
             except fhirpath_mini.Unsupported:
                 found = (_fhirpathpy_evaluator(expression), None)
-            self._keyed[(expression, root_type)] = found
+            self._compiled[(expression, root_type)] = found
         return found
 
     def plans(self, rtype: str) -> list[_Plan]:
