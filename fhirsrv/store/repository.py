@@ -240,8 +240,7 @@ class ResourceStore:
             (moment, method, [r.rtype for r in rows], [r.id for r in rows], [r.version for r in rows], surrogates,
              [r.patient_id for r in rows], [r.text for r in rows]),
         )
-        self.indexer.write_many(  # type: ignore[attr-defined]  (Indexer.write_many)
-            cur, [(key, r.index) for key, r in zip(surrogates, rows, strict=True)], replace=replace)
+        self.indexer.write_many(cur, [(key, r.index) for key, r in zip(surrogates, rows, strict=True)], replace=replace)
         return [Stored(r.rtype, r.id, r.version, moment, False, method, r.text, r.patient_id) for r in rows]
 
     def create_many(
