@@ -75,7 +75,7 @@ def validate_resource(run: Run, data: dict[str, Any], path: str, model: Structur
 
 def profile_issues(run: Run, data: dict[str, Any], path: str, url: str) -> list[Issue] | None:
     """Issues of ``data`` against profile ``url`` (cached per call); None if the profile is unknown."""
-    key = (id(data), url)
+    key = (id(data), run.defs.identity(url))
     if key in run.profile_results:
         return run.profile_results[key]
     model = run.defs.structure(url)
@@ -117,7 +117,7 @@ def conforms(run: Run, data: dict[str, Any], path: str, url: str) -> tuple[bool 
     Slice matching and reference checks ask this for every candidate profile; stopping at the
     first error keeps the price of a "no" low. A cached full result answers too.
     """
-    key = (id(data), url)
+    key = (id(data), run.defs.identity(url))
     full = run.profile_results.get(key)
     if full is not None:
         errors = [i for i in full if i.is_error and i.message_id != "reference-target-profile"]
@@ -167,7 +167,7 @@ def _quick_reject(model: StructureModel, data: dict[str, Any], path: str) -> Non
 
 def emit_profile(run: Run, data: dict[str, Any], path: str, url: str, out: list[Issue], *, claimed: bool = False) -> None:
     """Add the issues of ``data`` against ``url`` once per call, however often it is asked."""
-    key = (id(data), url)
+    key = (id(data), run.defs.identity(url))
     if key in run.emitted:
         return
     if not isinstance(out, FailFast):  # a fail-fast walk's issues are thrown away
