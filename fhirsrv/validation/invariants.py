@@ -28,7 +28,7 @@ import fhirpathpy
 from fhirpathpy.engine.nodes import ResourceNode
 from fhirpathpy.models import models
 
-from . import fastpath
+from . import fastpath, native_invariants
 from .guards import any_present, guard_roots
 
 NATIVE_KEYS = frozenset({"ele-1", "ext-1", "ref-1"})
@@ -177,6 +177,17 @@ def _evaluate(
     resource: dict[str, Any] | None,
     root_resource: dict[str, Any] | None,
 ) -> bool:
+    native = native_invariants.PREDICATES.get(expression)
+    if native is not None:
+        try:
+            verdict = native(data, resource, root_resource or resource)
+        except fastpath.Fallback:
+            pass
+        else:
+            if CROSSCHECK:
+                slow = _evaluate_slow(expression, data, type_name, resource, root_resource)
+                assert slow == verdict, f"native predicate disagrees on {expression!r}: {verdict} vs {slow}"
+            return verdict
     if expression not in _fast:
         _fast[expression] = fastpath.compile_fast(expression)
     fast = _fast[expression]
