@@ -14,7 +14,7 @@ from fhirsrv.terminology import ValueSetChecker
 
 from .context import Definitions, Run
 from .outcome import Issue, dedupe, operation_outcome
-from .valuesets import LocalValueSets
+from .valuesets import LocalValueSets, remembering
 from .walker import check_resource, emit_profile
 
 
@@ -26,10 +26,18 @@ class Validator:
         self.definitions = Definitions(registry)
         self.local_valuesets = LocalValueSets(registry)
         self.terminology = terminology
+        self._remembered: dict[int, tuple[ValueSetChecker, ValueSetChecker]] = {}
+
+    def _checker(self, checker: ValueSetChecker) -> ValueSetChecker:
+        """The checker with remembered answers (one table per checker, for the process)."""
+        found = self._remembered.get(id(checker))
+        if found is None or found[0] is not checker:
+            found = self._remembered[id(checker)] = (checker, remembering(checker))
+        return found[1]
 
     def issues(self, resource: Any, profiles: list[str] | None = None, *, terminology: ValueSetChecker | None = None) -> list[Issue]:
         """All issues of ``resource`` against base R4, ``profiles`` and its ``meta.profile``."""
-        checker = terminology or self.terminology or self.local_valuesets
+        checker = self._checker(terminology or self.terminology or self.local_valuesets)
         run = Run(self.definitions, checker)
         out: list[Issue] = []
         path = resource.get("resourceType") if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str) else "$this"
