@@ -29,6 +29,7 @@ class Definitions:
         self.registry = registry
         self._models: dict[str, StructureModel | None] = {}
         self._by_definition: dict[int, StructureModel] = {}
+        self.target_types: dict[tuple[str, ...], frozenset[str]] = {}  # walker.target_types
         self._keep_alive: list[dict[str, Any]] = []
         primitive_sds: list[dict[str, Any]] = []
         self.resource_types: set[str] = set()

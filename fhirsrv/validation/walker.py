@@ -632,7 +632,12 @@ def _emit_any_profile(run: Run, item: dict[str, Any], path: str, urls: tuple[str
     out.extend(best or ())
 
 
-def target_types(run: Run, target_profiles: tuple[str, ...]) -> set[str]:
+def target_types(run: Run, target_profiles: tuple[str, ...]) -> frozenset[str]:
+    """The resource types a Reference with these target profiles may point to (worked out
+    once per tuple of profiles: the definitions do not change)."""
+    known = run.defs.target_types.get(target_profiles)
+    if known is not None:
+        return known
     types: set[str] = set()
     for url in target_profiles:
         model = run.defs.structure(url)
@@ -640,4 +645,5 @@ def target_types(run: Run, target_profiles: tuple[str, ...]) -> set[str]:
             types.add(model.type)
         elif url.startswith(CORE_PREFIX) and url.count("/") == 5:
             types.add(url[len(CORE_PREFIX):].split("|")[0])
-    return types
+    found = run.defs.target_types[target_profiles] = frozenset(types)
+    return found
