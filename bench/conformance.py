@@ -207,7 +207,7 @@ class Runner:
         missing = _missing_packages(list(case.get("packages") or entry.get("packages") or ()), self.shipped)
         if missing:
             return "needs packages we do not ship: " + ", ".join(missing)
-        if not case.get("expected_java_base"):
+        if not case.get("expected_java_base") or case["expected_java_base"].get("missing"):
             return "no expected Java outcome for R4 in the corpus"
         if not case["input"].endswith(".json"):
             return f"input is not JSON ({case['input'].rsplit('.', 1)[-1]})"

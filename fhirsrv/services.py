@@ -52,10 +52,11 @@ class Services:
 
     @cached_property
     def terminology(self) -> Any:
-        """The terminology service (value sets, code systems, concept maps) for these settings."""
-        from .terminology.service import terminology_for
+        """The terminology service (value sets, code systems, concept maps) for these settings,
+        bound to this database so that the resources users stored take part too."""
+        from .terminology.service import bound_terminology
 
-        return terminology_for(self.settings)
+        return bound_terminology(self.settings, lambda: self.pool.connection())
 
     @cached_property
     def _validator(self) -> Any:
@@ -65,8 +66,16 @@ class Services:
 
     def validate(self, resource: dict[str, Any], profiles: list[str] | None = None) -> dict[str, Any]:
         """Base R4 + ``profiles`` + the resource's ``meta.profile``, bindings checked by the
-        terminology service: the one validation of the server (write path and ``$validate``)."""
-        return self._validator.validate(resource, profiles, terminology=self.terminology)
+        terminology service, canonicals nothing shipped answers looked up among the stored
+        resources: the one validation of the server (write path and ``$validate``)."""
+        return self._validator.validate(resource, profiles, terminology=self.terminology, stored=self.stored_canonicals)
+
+    @cached_property
+    def stored_canonicals(self) -> Any:
+        """Stored canonical resources by url, e.g. the Questionnaire a response answers."""
+        from .store.canonical_lookup import PooledCanonicalLookup
+
+        return PooledCanonicalLookup(lambda: self.pool)
 
     @cached_property
     def write_validator(self) -> ResourceValidator:

@@ -29,6 +29,8 @@ CANONICAL_TYPES = frozenset(
         "StructureMap",
         "GraphDefinition",
         "MessageDefinition",
+        # QuestionnaireResponse.questionnaire is a canonical: the validator resolves it here
+        "Questionnaire",
     }
 )
 

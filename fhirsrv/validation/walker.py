@@ -24,6 +24,7 @@ from .outcome import Issue
 from .primitives import json_kind
 from .reference_checks import check_reference
 from .references import BundleIndex
+from .resource_rules import RESOURCE_RULES
 from .slicing import check_slices
 from .values import equals_fixed, matches_pattern, show
 
@@ -62,12 +63,15 @@ def check_resource(run: Run, data: Any, path: str, allowed: str, out: list[Issue
 
 def validate_resource(run: Run, data: dict[str, Any], path: str, model: StructureModel, base: bool, out: list[Issue]) -> None:
     run.resources.append(data)
-    is_bundle = data.get("resourceType") == "Bundle"
+    rtype = data.get("resourceType")
+    is_bundle = rtype == "Bundle"
     if is_bundle:
         run.bundles.append(BundleIndex.build(data, path))
     try:
         walk_complex(run, model.root, model.type, data, path, base, out, is_resource=True)
         check_constraints(run, model.root, data, None, path, base, out)
+        if base and rtype in RESOURCE_RULES:
+            RESOURCE_RULES[rtype](run, data, path, out)
     finally:
         run.resources.pop()
         if is_bundle:
