@@ -15,6 +15,11 @@ Three invariants are checked natively by the walk instead (``NATIVE_KEYS``): ``e
 (every element has a value or children — the walk's empty-value check says exactly that,
 with a better message), ``ext-1`` (an extension has a value or sub-extensions, not both) and
 ``ref-1`` (a local ``#id`` reference names a contained resource — the reference check).
+
+Evaluation tries, in order: a Python predicate for the hottest core invariants
+(:mod:`.native_invariants`, keyed by exact expression text), the compiled subset
+(:mod:`.fastpath`), then fhirpathpy; the first two fall back whenever the data needs more
+than they implement, so the verdict is always fhirpathpy's.
 """
 
 from __future__ import annotations
