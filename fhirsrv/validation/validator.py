@@ -15,7 +15,7 @@ from fhirsrv.terminology.content import StoredResources
 
 from .context import Definitions, Run
 from .outcome import Issue, dedupe, operation_outcome
-from .valuesets import LocalValueSets
+from .valuesets import LocalValueSets, remembering
 from .walker import check_resource, emit_profile
 
 
@@ -27,6 +27,14 @@ class Validator:
         self.definitions = Definitions(registry)
         self.local_valuesets = LocalValueSets(registry)
         self.terminology = terminology
+        self._remembered: dict[int, tuple[ValueSetChecker, ValueSetChecker]] = {}
+
+    def _checker(self, checker: ValueSetChecker) -> ValueSetChecker:
+        """The checker with remembered answers (one table per checker, for the process)."""
+        found = self._remembered.get(id(checker))
+        if found is None or found[0] is not checker:
+            found = self._remembered[id(checker)] = (checker, remembering(checker))
+        return found[1]
 
     def issues(self, resource: Any, profiles: list[str] | None = None, *, terminology: ValueSetChecker | None = None,
                stored: StoredResources | None = None) -> list[Issue]:
@@ -35,7 +43,7 @@ class Validator:
         ``stored`` finds resources users stored (the server's store), e.g. the Questionnaire
         a QuestionnaireResponse answers when it is neither contained nor shipped.
         """
-        checker = terminology or self.terminology or self.local_valuesets
+        checker = self._checker(terminology or self.terminology or self.local_valuesets)
         run = Run(self.definitions, checker, stored=stored)
         out: list[Issue] = []
         path = resource.get("resourceType") if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str) else "$this"
