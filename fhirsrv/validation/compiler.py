@@ -17,6 +17,7 @@ from .model import (
     max_of,
     type_code,
 )
+from .value_limits import limits_of
 
 CORE_PREFIX = "http://hl7.org/fhir/StructureDefinition/"
 
@@ -95,6 +96,7 @@ def _elem(element: dict[str, Any], model_owner: StructureModel | None) -> Elem:
             if c.get("expression") and c.get("key") not in NATIVE_KEYS
         ),
         max_length=element.get("maxLength"),
+        limits=limits_of(element),
         slicing=_slicing(element),
         slice_name=element.get("sliceName"),
         content_ref=content_ref[1:] if content_ref and content_ref.startswith("#") else content_ref,

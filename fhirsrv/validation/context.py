@@ -16,6 +16,7 @@ from fhirsrv.terminology import ValueSetChecker
 from . import fastpath
 from .compiler import CORE_PREFIX, CompileError, compile_structure
 from .model import StructureModel
+from .options import DEFAULT_OPTIONS, ValidationOptions
 from .primitives import PrimitiveRule, build_rules
 from .references import BundleIndex
 
@@ -94,6 +95,7 @@ class Run:
 
     defs: Definitions
     checker: ValueSetChecker
+    options: ValidationOptions = DEFAULT_OPTIONS
     resources: list[dict[str, Any]] = field(default_factory=list)
     bundles: list[BundleIndex] = field(default_factory=list)
     full_urls: list[str | None] = field(default_factory=list)

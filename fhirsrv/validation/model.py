@@ -75,6 +75,7 @@ class Elem:
     binding: Binding | None = None
     constraints: tuple[Constraint, ...] = ()
     max_length: int | None = None
+    limits: tuple[Any, Any] | None = None  # (minValue[x], maxValue[x]); see value_limits
     slicing: Slicing | None = None
     slice_name: str | None = None
     slices: list[Elem] = field(default_factory=list)

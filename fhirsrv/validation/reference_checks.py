@@ -30,6 +30,16 @@ def _contained(run: Run, reference: str) -> tuple[dict[str, Any], str] | None:
     return None
 
 
+def _must_resolve(run: Run, reference: str) -> bool:
+    """With ``references_must_resolve``, a relative ``Type/id`` reference must resolve locally
+    (absolute URLs name other servers, which an offline validator does not fetch)."""
+    return run.options.references_must_resolve and "://" not in reference and not reference.startswith("urn:") and type_of_reference(reference) is not None
+
+
+def _unresolved(reference: str, path: str, where: str) -> Issue:
+    return Issue("error", "not-found", "reference-unresolved", f"{path}.reference {reference!r} cannot be resolved {where}; the validation asks every reference to resolve.", f"{path}.reference")
+
+
 def check_reference(run: Run, elem: Elem, item: dict[str, Any], path: str, base: bool, out: list[Issue]) -> None:
     reference = item.get("reference")
     if not isinstance(reference, str) or not reference:
@@ -47,10 +57,18 @@ def check_reference(run: Run, elem: Elem, item: dict[str, Any], path: str, base:
             return
     elif run.bundles:
         bundle = run.bundles[-1]
-        resolved = bundle.resolve(reference, run.full_urls[-1] if run.full_urls else None)
+        found = bundle.candidates(reference, run.full_urls[-1] if run.full_urls else None)
+        resolved = found[0] if found else None
         inside_entry = len(run.resources) > 1  # Bundle.signature may name a signer outside
         if resolved is None and base and inside_entry and bundle.bundle_type == "document":
             out.append(Issue("error", "not-found", "reference-dangling", f"{path}.reference {reference!r} does not resolve to any entry of this document Bundle; a document must contain every resource it refers to (add the entry, or make the reference match its fullUrl).", f"{path}.reference"))
+        elif resolved is None and base and inside_entry and _must_resolve(run, reference):
+            out.append(_unresolved(reference, path, "inside this " + ("Parameters resource" if bundle.bundle_type == "parameters" else "Bundle")))
+        elif len(found) > 1 and base and bundle.bundle_type != "history":
+            where = ", ".join(f[1] for f in found)
+            out.append(Issue("error", "invalid", "reference-ambiguous", f"{path}.reference {reference!r} matches {len(found)} entries of the Bundle ({where}); a reference must identify one resource (give the entries distinct fullUrls or version the reference).", f"{path}.reference"))
+    elif base and _must_resolve(run, reference):
+        out.append(_unresolved(reference, path, "here (there is no Bundle or Parameters to resolve it in)"))
     if not targets:
         return
     allowed = walker.target_types(run, targets)

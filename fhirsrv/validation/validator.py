@@ -13,6 +13,7 @@ from typing import Any
 from fhirsrv.terminology import ValueSetChecker
 
 from .context import Definitions, Run
+from .options import DEFAULT_OPTIONS, ValidationOptions
 from .outcome import Issue, dedupe, operation_outcome
 from .valuesets import LocalValueSets
 from .walker import check_resource, emit_profile
@@ -21,8 +22,9 @@ from .walker import check_resource, emit_profile
 class Validator:
     """Validation against one registry; safe to share between threads (state is per call)."""
 
-    def __init__(self, registry: Any, terminology: ValueSetChecker | None = None) -> None:
+    def __init__(self, registry: Any, terminology: ValueSetChecker | None = None, options: ValidationOptions = DEFAULT_OPTIONS) -> None:
         self.registry = registry
+        self.options = options
         self.definitions = Definitions(registry)
         self.local_valuesets = LocalValueSets(registry)
         self.terminology = terminology
@@ -30,7 +32,7 @@ class Validator:
     def issues(self, resource: Any, profiles: list[str] | None = None, *, terminology: ValueSetChecker | None = None) -> list[Issue]:
         """All issues of ``resource`` against base R4, ``profiles`` and its ``meta.profile``."""
         checker = terminology or self.terminology or self.local_valuesets
-        run = Run(self.definitions, checker)
+        run = Run(self.definitions, checker, self.options)
         out: list[Issue] = []
         path = resource.get("resourceType") if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str) else "$this"
         check_resource(run, resource, path, "Resource", out)

@@ -16,14 +16,18 @@ from typing import Any
 
 from . import invariants
 from .bindings import check_binding
+from .bundle_rules import RESOURCE_RULES
 from .compiler import CORE_PREFIX
 from .context import Run
+from .datatype_rules import DATATYPE_RULES
 from .model import NOTHING, Elem, StructureModel
 from .outcome import Issue
 from .primitives import json_kind
 from .reference_checks import check_reference
 from .references import BundleIndex
 from .slicing import check_slices
+from .text_rules import TEXT_RULES
+from .value_limits import check_limits
 from .values import equals_fixed, matches_pattern, show
 
 RESOURCE_TYPE_NAMES = ("Resource", "DomainResource")
@@ -61,12 +65,15 @@ def check_resource(run: Run, data: Any, path: str, allowed: str, out: list[Issue
 
 def validate_resource(run: Run, data: dict[str, Any], path: str, model: StructureModel, base: bool, out: list[Issue]) -> None:
     run.resources.append(data)
-    is_bundle = data.get("resourceType") == "Bundle"
+    rtype = data.get("resourceType")
+    is_bundle = rtype == "Bundle" or rtype == "Parameters"
     if is_bundle:
-        run.bundles.append(BundleIndex.build(data, path))
+        run.bundles.append(BundleIndex.build(data, path) if rtype == "Bundle" else BundleIndex.build_parameters(data, path))
     try:
         walk_complex(run, model.root, model.type, data, path, base, out, is_resource=True)
         check_constraints(run, model.root, data, None, path, base, out)
+        if base and rtype in RESOURCE_RULES:
+            RESOURCE_RULES[rtype](run, data, path, out)
     finally:
         run.resources.pop()
         if is_bundle:
@@ -407,6 +414,8 @@ def walk_value(run: Run, elem: Elem, ctype: str | None, item: Any, ext: Any, pat
         check_reference(run, elem, item, path, base, out)
     elif tcode == "Extension" and base:
         _check_extension(run, item, path, out)
+    elif base and tcode in DATATYPE_RULES:
+        DATATYPE_RULES[tcode](run, item, path, out)
 
 
 def _walk_primitive(run: Run, elem: Elem, tcode: str, check: Any, item: Any, ext: Any, path: str, base: bool, out: list[Issue]) -> None:
@@ -418,6 +427,8 @@ def _walk_primitive(run: Run, elem: Elem, tcode: str, check: Any, item: Any, ext
                 mid = "json-type" if kind == "structure" else "primitive-format"
                 out.append(Issue("error", "value" if kind == "value" else "structure", mid, f"{path} {problem}." if problem.startswith("must") else f"{path}: {problem}.", path))
                 return
+            if tcode in TEXT_RULES:
+                TEXT_RULES[tcode](run, item, path, out)
         _check_value_rules(run, elem, tcode, item, path, base, out)
         if elem.constraints and not base:
             check_constraints(run, elem, item, tcode, path, base, out)
@@ -437,6 +448,8 @@ def _check_value_rules(run: Run, elem: Elem, tcode: str | None, item: Any, path:
         out.append(Issue("error", "value", "fixed-value", f"{path} must be exactly {show(elem.fixed)}{_profile_note(elem)}, but is {show(item)}.", path))
     if elem.pattern is not NOTHING and not matches_pattern(item, elem.pattern):
         out.append(Issue("error", "value", "pattern-value", f"{path} must match {show(elem.pattern)}{_profile_note(elem)}, but is {show(item)}.", path))
+    if elem.limits is not None and tcode:
+        check_limits(elem.limits, tcode, item, path, _profile_note(elem), out)
     if elem.max_length and isinstance(item, str) and len(item) > elem.max_length:
         out.append(Issue("error", "value", "max-length", f"{path} is {len(item)} characters long; at most {elem.max_length} are allowed.", path))
     if elem.binding is not None and tcode:
