@@ -288,6 +288,10 @@ class Runner:
         self._run(case, module, "base", case["expected_java_base"], base_defs, None, options, validation_options(entry))
         if "profile" in modes:
             profile = entry.get("profile") or {}
+            missing = _missing_packages(list(profile.get("packages") or ()), self.shipped)
+            if missing:
+                self.skips.append(Skip(case["name"], module, "profile", "needs packages we do not ship: " + ", ".join(missing)))
+                return
             names = [profile.get("source") or ""] + list(profile.get("supporting") or ())
             profile_defs, problem = _definitions(self.validator_dir, names)
             if problem:

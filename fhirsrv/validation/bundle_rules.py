@@ -13,7 +13,6 @@ Run once per Bundle in the base walk (one dict lookup per resource selects it).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -99,7 +98,3 @@ def _check_search_entry(entry: dict[str, Any], resource: dict[str, Any], searche
         if searched and rtype not in searched:
             out.append(Issue("error", "invalid", "bundle-search-type", f"{here}.resource is a {rtype}, which the search in the self link does not ask for ({', '.join(searched)}).", f"{here}.resource"))
 
-
-RESOURCE_RULES: dict[str, Callable[[Run, dict[str, Any], str, list[Issue]], None]] = {
-    "Bundle": check_bundle,
-}

@@ -54,6 +54,7 @@ MESSAGE_IDS: dict[str, str] = {
     "reference-dangling": "a reference inside a document Bundle resolves to no entry",
     "reference-target-type": "a reference to a resource type the element does not allow",
     "reference-target-profile": "a resolved target does not conform to the target profile",
+    "reference-target-profile-unknown": "a profile's targetProfile for a reference is a profile we do not have",
     "slice-missing": "a required slice has no item; says what it needs and the closest candidate",
     "slice-cardinality-max": "too many items in one slice",
     "slice-closed-unmatched": "an item of a closed slicing matches no slice",
@@ -85,6 +86,13 @@ MESSAGE_IDS: dict[str, str] = {
     "value-below-min": "a value below the profile's minValue[x] (Quantities after UCUM conversion)",
     "value-above-max": "a value above the profile's maxValue[x] (Quantities after UCUM conversion)",
     "value-limit-uncomparable": "a value that cannot be compared with minValue/maxValue (units) (warning)",
+    "searchparameter-composite": "a composite SearchParameter with fewer than two components",
+    "searchparameter-derived-type": "a SearchParameter whose type differs from the one it is derived from",
+    "searchparameter-derived-base": "a SearchParameter base the one it is derived from does not have",
+    "capability-searchparam-type": "a CapabilityStatement searchParam type that differs from its definition",
+    "measurereport-score-cohort": "a measureScore in a report of a cohort measure",
+    "measurereport-stratifier-unknown": "a reported stratifier whose code matches none of the measure's",
+    "measurereport-stratifier-missing": "a stratifier of the measure that the report does not include",
     "reference-unresolved": "a relative reference that does not resolve where it must (option)",
 }
 

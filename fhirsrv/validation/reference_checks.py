@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import walker  # the walk calls these checks, which ask the walk about profiles
+from .compiler import CORE_PREFIX
 from .context import Run
 from .model import Elem
 from .outcome import Issue
@@ -38,6 +39,16 @@ def _must_resolve(run: Run, reference: str) -> bool:
 
 def _unresolved(reference: str, path: str, where: str) -> Issue:
     return Issue("error", "not-found", "reference-unresolved", f"{path}.reference {reference!r} cannot be resolved {where}; the validation asks every reference to resolve.", f"{path}.reference")
+
+
+def _check_target_profiles_known(run: Run, elem: Elem, targets: tuple[str, ...], path: str, out: list[Issue]) -> None:
+    """A profile that restricts a reference to a target profile we do not have cannot be
+    checked: an error, as in the Java validator ("Unable to resolve the profile reference"),
+    since what the reference must point to is unknown (fhir-test-cases res-inv-example-good)."""
+    unknown = [url for url in targets if not url.startswith(CORE_PREFIX) and run.defs.structure(url) is None]
+    if unknown:
+        owner = f" by the profile {elem.model.label}" if elem.model is not None else ""
+        out.append(Issue("error", "not-found", "reference-target-profile-unknown", f"{path} must refer to a resource conforming to {' or '.join(unknown)}{owner}, which this server does not know; load the package that defines it.", path))
 
 
 def check_reference(run: Run, elem: Elem, item: dict[str, Any], path: str, base: bool, out: list[Issue]) -> None:
@@ -72,6 +83,8 @@ def check_reference(run: Run, elem: Elem, item: dict[str, Any], path: str, base:
     if not targets:
         return
     allowed = walker.target_types(run, targets)
+    if not base:
+        _check_target_profiles_known(run, elem, targets, path, out)
     rtype = resolved[0].get("resourceType") if resolved else type_of_reference(reference)
     if rtype and allowed and "Resource" not in allowed and rtype not in allowed:
         out.append(Issue("error", "structure", "reference-target-type", f"{path} refers to a {rtype}, but only {', '.join(sorted(allowed))} may be referenced here.", f"{path}.reference"))

@@ -16,7 +16,6 @@ from typing import Any
 
 from . import invariants
 from .bindings import check_binding
-from .bundle_rules import RESOURCE_RULES
 from .compiler import CORE_PREFIX
 from .context import Run
 from .datatype_rules import DATATYPE_RULES
@@ -25,6 +24,7 @@ from .outcome import Issue
 from .primitives import json_kind
 from .reference_checks import check_reference
 from .references import BundleIndex
+from .resource_rules import RESOURCE_RULES
 from .slicing import check_slices
 from .text_rules import TEXT_RULES
 from .value_limits import check_limits
