@@ -35,7 +35,7 @@ from .narrative import html_checks
 NATIVE_KEYS = frozenset({"ele-1", "ext-1", "ref-1"})
 
 # The current Bundle resolver, set by the walk around each evaluation that may need it.
-current_resolver: contextvars.ContextVar[Callable[[str], dict[str, Any] | None] | None] = (
+current_resolver: contextvars.ContextVar[Callable[[str, Any], dict[str, Any] | None] | None] = (
     contextvars.ContextVar("fhirsrv_validation_resolver", default=None)
 )
 
@@ -63,7 +63,7 @@ def _resolve(inputs: list[Any]) -> list[Any]:
     for item in inputs:
         reference = item.get("reference") if isinstance(item, dict) else item
         if isinstance(reference, str):
-            target = resolver(reference)
+            target = resolver(reference, item)
             if target is not None:
                 results.append(target)
     return results

@@ -503,11 +503,47 @@ def _fhirpath_type(elem: Elem, tcode: str | None) -> str | None:
 def _resolver(run: Run, bundle: BundleIndex) -> Any:
     full_url = run.full_urls[-1] if run.full_urls else None
 
-    def resolve(reference: str) -> dict[str, Any] | None:
+    def resolve(reference: str, holder: Any = None) -> dict[str, Any] | None:
+        if reference.startswith("#"):
+            return _contained_target(run, bundle, reference[1:], holder)
         found = bundle.resolve(reference, full_url)
         return found[0] if found else None
 
     return resolve
+
+
+def _contained_target(run: Run, bundle: BundleIndex, wanted: str, holder: Any) -> dict[str, Any] | None:
+    """``#id`` met by ``resolve()`` in an invariant evaluated above the resource that holds
+    the reference (a Bundle-level rule over its entries): fhirpathpy hands over the bare
+    Reference, so the resource whose ``contained`` it means is the one that holds that very
+    object (fhir-test-cases bundle-resolve-deep)."""
+    # the entries first: the Bundle holds every reference too, but means none of them
+    owners = [r for matches in bundle.by_full_url.values() for r, _ in matches]
+    owners += [r for matches in bundle.by_type_id.values() for r, _ in matches]
+    owners += [r for r in reversed(run.resources) if r.get("resourceType") not in ("Bundle", "Parameters")]
+    seen: set[int] = set()
+    for owner in owners:
+        if id(owner) in seen:
+            continue
+        seen.add(id(owner))
+        if holder is None or _holds(owner, holder):
+            for item in owner.get("contained") or ():
+                if isinstance(item, dict) and item.get("id") == wanted:
+                    return item
+            if holder is not None:
+                return None
+    return None
+
+
+def _holds(value: Any, target: Any) -> bool:
+    """Is ``target`` (by identity) somewhere inside ``value``?"""
+    if value is target:
+        return True
+    if isinstance(value, dict):
+        return any(_holds(v, target) for v in value.values() if isinstance(v, dict | list))
+    if isinstance(value, list):
+        return any(_holds(v, target) for v in value if isinstance(v, dict | list))
+    return False
 
 
 # ----------------------------------------------------------------------------- extensions
