@@ -454,6 +454,8 @@ def _check_value_rules(run: Run, elem: Elem, tcode: str | None, item: Any, path:
         out.append(Issue("error", "value", "max-length", f"{path} is {len(item)} characters long; at most {elem.max_length} are allowed.", path))
     if elem.binding is not None and tcode:
         out.extend(check_binding(elem.binding, tcode, item, path, run.checker))
+        for extra in elem.additional_bindings:
+            out.extend(check_binding(extra, tcode, item, path, run.checker))
 
 
 # ----------------------------------------------------------------------------- invariants
