@@ -36,8 +36,12 @@ def check_coding(run: Run, coding: dict[str, Any], path: str, out: list[Issue]) 
     if ":" not in system:
         out.append(Issue("error", "value", "coding-system-relative", f"{path}.system {system!r} is not an absolute URI; Coding.system must identify the code system with an absolute URI (e.g. http://loinc.org), not a local reference.", f"{path}.system"))
         return
-    known = run.defs.registry.get(system)
-    if known is not None and known.get("resourceType") == "ValueSet":
+    kinds = run.defs.__dict__.setdefault("_system_is_valueset", {})  # per registry: systems repeat
+    is_valueset = kinds.get(system)
+    if is_valueset is None:
+        known = run.defs.registry.get(system)
+        is_valueset = kinds[system] = known is not None and known.get("resourceType") == "ValueSet"
+    if is_valueset:
         out.append(Issue("error", "value", "coding-system-is-valueset", f"{path}.system {system!r} is a value set, not a code system; use the URI of the code system the code comes from.", f"{path}.system"))
 
 

@@ -45,7 +45,9 @@ def _check_target_profiles_known(run: Run, elem: Elem, targets: tuple[str, ...],
     """A profile that restricts a reference to a target profile we do not have cannot be
     checked: an error, as in the Java validator ("Unable to resolve the profile reference"),
     since what the reference must point to is unknown (fhir-test-cases res-inv-example-good)."""
-    unknown = [url for url in targets if not url.startswith(CORE_PREFIX) and run.defs.structure(url) is None]
+    unknown = elem.index_cache.get("unknown-target-profiles")  # worked out once per element
+    if unknown is None:
+        unknown = elem.index_cache["unknown-target-profiles"] = [url for url in targets if not url.startswith(CORE_PREFIX) and run.defs.structure(url) is None]
     if unknown:
         owner = f" by the profile {elem.model.label}" if elem.model is not None else ""
         out.append(Issue("error", "not-found", "reference-target-profile-unknown", f"{path} must refer to a resource conforming to {' or '.join(unknown)}{owner}, which this server does not know; load the package that defines it.", path))

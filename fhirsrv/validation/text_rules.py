@@ -38,15 +38,19 @@ def _too_long(value: str, path: str, out: list[Issue]) -> bool:
 
 
 def check_string(run: Run, value: str, path: str, out: list[Issue]) -> None:
+    if len(value) <= MAX_STRING and "<" not in value:
+        return  # the common case: one length test and one C-level scan
     if _too_long(value, path, out):
         return
-    if run.options.security_checks and "<" in value:
+    if run.options.security_checks:
         match = _HTML_TAG.search(value)
         if match:
             out.append(Issue("error", "security", "string-html", f"{path} contains what looks like an HTML tag ({match.group(0)[:30]!r}); HTML is not allowed in plain strings for security reasons (it may be rendered unescaped).", path))
 
 
 def check_markdown(run: Run, value: str, path: str, out: list[Issue]) -> None:
+    if len(value) <= MAX_STRING and "<" not in value:
+        return
     if _too_long(value, path, out):
         return
     if "<" in value:
@@ -57,14 +61,12 @@ def check_markdown(run: Run, value: str, path: str, out: list[Issue]) -> None:
 
 
 def check_url(run: Run, value: str, path: str, out: list[Issue]) -> None:
+    if len(value) <= MAX_STRING and ("example." not in value or run.options.allow_example_urls):
+        return
     if _too_long(value, path, out):
         return
     if not run.options.allow_example_urls and "example." in value and _EXAMPLE_HOST.match(value):
         out.append(Issue("error", "value", "example-url", f"{path} is an example URL ({value}); example URLs are not allowed in this context.", path))
-
-
-def check_long_text(run: Run, value: str, path: str, out: list[Issue]) -> None:
-    _too_long(value, path, out)
 
 
 TEXT_RULES: dict[str, Callable[[Run, Any, str, list[Issue]], None]] = {
@@ -73,5 +75,4 @@ TEXT_RULES: dict[str, Callable[[Run, Any, str, list[Issue]], None]] = {
     "uri": check_url,
     "url": check_url,
     "canonical": check_url,
-    "code": check_long_text,
 }
