@@ -86,6 +86,7 @@ class Settings:
     max_page_size: int = 1000  # FHIRSRV_MAX_PAGE_SIZE
     profiles_dir: Path = field(default_factory=default_profiles_dir)  # FHIRSRV_PROFILES_DIR
     terminology_dir: Path = field(default_factory=default_terminology_dir)  # FHIRSRV_TERMINOLOGY_DIR
+    enrich_codes: bool = True  # FHIRSRV_ENRICH_CODES: add mapped SNOMED CT / LOINC codings to local ones on ingest
     validate_on_write: bool = True  # FHIRSRV_VALIDATE_ON_WRITE
     document_profile: str = "ips"  # FHIRSRV_DOCUMENT_PROFILE: profile for documents that claim none
     # FHIRSRV_REQUIRED_PROFILES: Type=profile pairs every write of that type must conform to
@@ -123,6 +124,7 @@ class Settings:
             max_body_bytes=_env_int("FHIRSRV_MAX_BODY_BYTES", 32 * 1024 * 1024),
             default_page_size=_env_int("FHIRSRV_PAGE_SIZE", 20),
             max_page_size=_env_int("FHIRSRV_MAX_PAGE_SIZE", 1000),
+            enrich_codes=_env_bool("FHIRSRV_ENRICH_CODES", True),
             validate_on_write=_env_bool("FHIRSRV_VALIDATE_ON_WRITE", True),
             document_profile=os.environ.get("FHIRSRV_DOCUMENT_PROFILE", "ips"),
             required_profiles=_env_required_profiles("FHIRSRV_REQUIRED_PROFILES"),

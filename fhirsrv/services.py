@@ -52,10 +52,11 @@ class Services:
 
     @cached_property
     def terminology(self) -> Any:
-        """The terminology service (value sets, code systems, concept maps) for these settings."""
-        from .terminology.service import terminology_for
+        """The terminology service (value sets, code systems, concept maps) for these settings,
+        bound to this database so that the resources users stored take part too."""
+        from .terminology.service import bound_terminology
 
-        return terminology_for(self.settings)
+        return bound_terminology(self.settings, lambda: self.pool.connection())
 
     @cached_property
     def _validator(self) -> Any:

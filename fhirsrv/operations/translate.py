@@ -2,7 +2,8 @@
 
 ``result`` is true only when some match is neither ``unmatched`` nor ``disjoint``; explicit
 non-matches are still listed, as the specification asks. Without ``url``/``conceptMap`` every
-map the server has (shipped, packaged, stored) is consulted.
+map the server has (shipped, packaged, stored) is consulted. A target with ``dependsOn``
+applies only when the ``dependency`` parameters give each such element its value.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ..terminology.conceptmaps import Match, Translation
 from ..terminology.operation_support import (
     boolean,
     coded_input,
+    dependencies,
     instance,
     out_parameters,
     request_session,
@@ -49,6 +51,7 @@ def translate(inv: Invocation) -> Response:
         codings = coded_input(inv)
         reverse = boolean(inv, "reverse")
         target_system = text(inv, "targetsystem") if inv.values("targetsystem") else None
+        given = dependencies(inv)
         merged = Translation()
         for coded in codings:
             if not coded.system:
@@ -61,8 +64,10 @@ def translate(inv: Invocation) -> Response:
                 coded.system, coded.code, reverse=reverse, target_system=target_system, conceptmap=conceptmap,
                 source_valueset=text(inv, "source") if inv.values("source") else None,
                 target_valueset=text(inv, "target") if inv.values("target") else None,
+                dependencies=given,
             )
             merged.matches.extend(part.matches)
+            merged.unmet |= part.unmet
             merged.message = merged.message or part.message
         return out_parameters(
             ("result", merged.result),

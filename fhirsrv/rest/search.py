@@ -86,10 +86,9 @@ def _read_only_connection() -> Iterator[Any]:
 
 
 def _valueset_expander(url: str) -> list[tuple[str, str]]:
-    """The codes of a shipped value set for :in / :not-in; 400 when it cannot be listed in full."""
-    from ..terminology.service import terminology_for  # heavy: only when :in is used
-
-    expansion = terminology_for(services().settings).session().expansion(url)
+    """The codes of a value set (shipped or stored by a user) for :in / :not-in; 400 when it
+    cannot be listed in full."""
+    expansion = services().terminology.session().expansion(url)
     if expansion is None:
         raise SearchError(f"the value set {url} is not known to this server")
     if not expansion.complete:

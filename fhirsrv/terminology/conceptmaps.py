@@ -48,10 +48,19 @@ class Match:
         return coding
 
 
+@dataclass(frozen=True)
+class Dependency:
+    """One ``$translate`` ``dependency``: the value another element of the source data has."""
+
+    element: str  # the element's URI, compared with ``dependsOn.property``
+    codings: tuple[tuple[str | None, str], ...]  # (system, code) of its concept
+
+
 @dataclass
 class Translation:
     matches: list[Match] = field(default_factory=list)
     message: str | None = None
+    unmet: set[str] = field(default_factory=set)  # dependsOn properties that ruled a target out
 
     @property
     def result(self) -> bool:
@@ -130,9 +139,15 @@ def translate(
     target_system: str | None = None,
     allowed_maps: set[str] | None = None,
     other_map: MapLookup | None = None,
+    dependencies: tuple[Dependency, ...] = (),
     _depth: int = 0,
 ) -> Translation:
-    """Every match for ``system#code`` in the maps of ``index`` (optionally restricted)."""
+    """Every match for ``system#code`` in the maps of ``index`` (optionally restricted).
+
+    R4 ``target.dependsOn``: "this mapping is only applicable if the specified element can be
+    resolved, and it has the specified value" — a target with dependsOn is a match only when
+    ``dependencies`` give every such element that value (in either direction).
+    """
     aliases = index.aliases
     system = aliases.normalise(system) or system
     target_system = aliases.normalise(target_system)
@@ -144,18 +159,46 @@ def translate(
         other_side = entry.source_system if reverse else entry.target_system
         if target_system and other_side != target_system:
             continue
+        unmet = _unmet_dependencies(entry.target, dependencies, aliases)
+        if unmet:
+            translation.unmet |= unmet
+            continue
         translation.matches.append(_match_from(entry, reverse=reverse))
     if not translation.matches and not reverse:
         _unmapped(index, system, code, target_system, allowed_maps, other_map, translation, _depth)
     if not translation.result:
-        direction = "to" if not reverse else "from"
-        where = f" {direction} {target_system}" if target_system else ""
-        translation.message = (
-            f"no mapping found for {system}#{code}{where}"
-            if not translation.matches
-            else f"{system}#{code} is explicitly not mapped{where} ({', '.join(sorted({m.equivalence for m in translation.matches}))})"
-        )
+        translation.message = no_result_message(system, code, translation, reverse, target_system)
     return translation
+
+
+def no_result_message(system: str, code: str, t: Translation, reverse: bool, target: str | None) -> str:
+    """Why ``t`` has no result: nothing found, only explicit non-matches, or unmet dependencies."""
+    where = f" {'from' if reverse else 'to'} {target}" if target else ""
+    needs = f"; a mapping applies only with the dependency {', '.join(sorted(t.unmet))}" if t.unmet else ""
+    if not t.matches:
+        return f"no mapping found for {system}#{code}{where}{needs}"
+    kinds = ", ".join(sorted({m.equivalence for m in t.matches}))
+    return f"{system}#{code} is explicitly not mapped{where} ({kinds}){needs}"
+
+
+def _unmet_dependencies(
+    target: dict[str, Any] | None, dependencies: tuple[Dependency, ...], aliases: Aliases
+) -> set[str]:
+    """The ``dependsOn`` properties of ``target`` the given dependencies do not satisfy."""
+    unmet: set[str] = set()
+    for depends in (target or {}).get("dependsOn", ()):
+        prop, value = depends.get("property"), depends.get("value")
+        system = aliases.normalise(depends.get("system"))
+        satisfied = any(
+            given.element == prop and any(
+                code == value and (system is None or aliases.normalise(given_system) == system)
+                for given_system, code in given.codings
+            )
+            for given in dependencies
+        )
+        if not satisfied:
+            unmet.add(str(prop))
+    return unmet
 
 
 def _unmapped(

@@ -3,7 +3,7 @@
 1. ``terminology/`` — the content fhirsrv ships (our NamingSystems, CodeSystems, ValueSets,
    ConceptMaps), each with its licence;
 2. the canonical registry — R4 core and every package in ``profiles/``;
-3. resources users stored through the REST API (looked up per request, see :mod:`.stored`).
+3. resources users stored through the REST API (cached per change generation, see :mod:`.stored`).
 
 Shipped definitions come first so that a user cannot silently redefine a code system the
 validator relies on; users add new canonical URLs (or new versions) instead.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -108,9 +109,9 @@ class Sources:
 class Resolver:
     """Shipped content first, then (when given) the resources users stored."""
 
-    def __init__(self, sources: Sources, stored: StoredResources | None = None) -> None:
+    def __init__(self, sources: Sources, stored: Callable[[], StoredResources] | None = None) -> None:
         self.sources = sources
-        self.stored = stored
+        self.stored = stored  # called only when shipped content does not have the answer
 
     def find(self, rtype: str, reference: str, version: str | None = None) -> Found | None:
         resource = self.sources.get(rtype, reference, version)
@@ -118,10 +119,10 @@ class Resolver:
             return Found(resource)
         if self.stored is not None:
             url, embedded = split_canonical(reference)
-            resource = self.stored.find(rtype, url, version or embedded)
+            resource = self.stored().find(rtype, url, version or embedded)
             if resource is not None:
                 return Found(resource, volatile=True)
         return None
 
     def stored_of_type(self, rtype: str) -> list[dict[str, Any]]:
-        return self.stored.all_of_type(rtype) if self.stored is not None else []
+        return self.stored().all_of_type(rtype) if self.stored is not None else []

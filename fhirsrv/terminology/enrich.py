@@ -16,10 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .service import Session
 from .uris import LOINC, SNOMED
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 CNK = "https://www.ehealth.fgov.be/standards/fhir/medication/NamingSystem/cnk-codes"
 ICPC2 = "http://hl7.org/fhir/sid/icpc-2"
@@ -57,9 +60,9 @@ def enrich(resource: dict[str, Any], session: Session | None = None,
     return _Walker(session, policy).walk(resource)
 
 
-def enrichment_enabled(settings: Any) -> bool:
-    """The switch the ingest path reads (``Settings.enrich_codes`` once the lead adds it; on by default)."""
-    return bool(getattr(settings, "enrich_codes", True))
+def enrichment_enabled(settings: Settings) -> bool:
+    """The switch the ingest path reads: ``Settings.enrich_codes`` (``FHIRSRV_ENRICH_CODES``, on by default)."""
+    return settings.enrich_codes
 
 
 class _Walker:

@@ -19,8 +19,8 @@ from .. import fhirjson
 from ..errors import FhirError
 from ..operations.framework import Invocation
 from ..rest.http import fhir_response, services
-from .service import Session, terminology_for
-from .stored import DatabaseResources
+from .conceptmaps import Dependency
+from .service import Session
 
 
 class LazyCursor:
@@ -43,11 +43,10 @@ class LazyCursor:
 
 @contextmanager
 def request_session() -> Iterator[tuple[Session, LazyCursor]]:
-    """A terminology session that also sees user-stored resources; yields (session, cursor)."""
-    terminology = terminology_for(services().settings)
+    """A terminology session that also sees user-stored resources; yields (session, cursor)
+    (the cursor reads the resource an instance-level invocation names)."""
     with ExitStack() as stack:
-        cursor = LazyCursor(stack)
-        yield terminology.session(DatabaseResources(cursor)), cursor
+        yield services().terminology.session(), LazyCursor(stack)
 
 
 def instance(inv: Invocation, cursor: LazyCursor) -> dict[str, Any] | None:
@@ -158,6 +157,30 @@ def coded_input(
         raise FhirError(f"parameter {codeable!r} must be a CodeableConcept with at least one coding",
                         code="invalid", expression=codeable)
     return [_coding(c, f"{codeable}.coding[{i}]") for i, c in enumerate(codings)]
+
+
+def dependencies(inv: Invocation) -> tuple[Dependency, ...]:
+    """``$translate``'s ``dependency`` parameters: parts ``element`` (uri) and ``concept``
+    (CodeableConcept, or a Coding); parts need a POSTed Parameters, so a GET gets a 400."""
+    out: list[Dependency] = []
+    for at, value in enumerate(inv.values("dependency")):
+        where = f"dependency[{at}]"
+        if not isinstance(value, list):
+            raise FhirError("'dependency' has parts (element, concept): POST a Parameters resource",
+                            code="invalid", expression=where)
+        elements = [v for p in value if p.get("name") == "element" for k, v in p.items() if k.startswith("value")]
+        concepts = [v for p in value if p.get("name") == "concept" for k, v in p.items() if k.startswith("value")]
+        if len(elements) != 1 or not isinstance(elements[0], str) or len(concepts) != 1:
+            raise FhirError("each 'dependency' needs exactly one 'element' (uri) and one 'concept'",
+                            code="invalid", expression=where)
+        concept = concepts[0]
+        codings = concept.get("coding") if isinstance(concept, dict) and "coding" in concept else [concept]
+        pairs = tuple((c.get("system"), c["code"]) for c in codings or ()
+                      if isinstance(c, dict) and isinstance(c.get("code"), str))
+        if not pairs:
+            raise FhirError(f"{where}.concept must carry a code", code="invalid", expression=f"{where}.concept")
+        out.append(Dependency(elements[0], pairs))
+    return tuple(out)
 
 
 def out_parameters(*pairs: tuple[str, Any]) -> Response:

@@ -6,14 +6,17 @@ indexes, value-set expansions, the ConceptMap index). It implements
 :class:`fhirsrv.terminology.ValueSetChecker` for the validator: once warm, a membership test
 is two dictionary reads.
 
-A :class:`Session` adds the resources users stored (read through one database cursor). What
-is built from stored resources is cached only for that session, because they can change.
+:class:`BoundTerminology` binds it to one database: a :class:`Session` then also sees the
+resources users stored there. What is built from stored resources is cached in the current
+:class:`fhirsrv.terminology.stored.Snapshot` (one per change generation of the database), and
+the database is asked only when shipped content cannot answer.
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -25,8 +28,9 @@ from ..conformance.registry import Registry
 from ..errors import FhirError
 from . import CodeCheck
 from .codesystems import CodeSystemIndex
-from .conceptmaps import MapIndex, Translation, translate
-from .content import Resolver, Sources, StoredResources, read_terminology_dir
+from .conceptmaps import Dependency, MapIndex, Translation, no_result_message, translate
+from .content import Resolver, Sources, read_terminology_dir
+from .stored import Connect, Snapshot, StoredTerminology
 from .uris import Aliases
 from .valuesets import MAX_DEPTH, Expander, Expansion, Member
 
@@ -55,7 +59,8 @@ class TerminologyService:
             self._map_index = MapIndex(self.sources.all_of_type("ConceptMap"), self.aliases)
         return self._map_index
 
-    def session(self, stored: StoredResources | None = None) -> Session:
+    def session(self, stored: Callable[[], Snapshot] | None = None) -> Session:
+        """The shared session over shipped content, or one that also sees ``stored()``."""
         return self._static if stored is None else Session(self, stored)
 
     # ValueSetChecker --------------------------------------------------------------------
@@ -64,22 +69,65 @@ class TerminologyService:
     ) -> CodeCheck:
         return self._static.validate_code(valueset, system=system, code=code, display=display)
 
+    def shipped_answer(
+        self, valueset: str, system: str | None, code: str, display: str | None = None
+    ) -> CodeCheck | None:
+        """The membership answer from shipped content alone, or None when a stored resource
+        could change it (the value set, a code system it draws on, or an alias of ``system``)."""
+        expansion = self._static.expansion(valueset)
+        if expansion is None or expansion.volatile:
+            return None
+        answer = self._static.check_member(expansion, valueset, system, code, display)
+        if answer.valid or system is None or self.system_known(self.aliases.normalise(system) or system):
+            return answer
+        return None
+
     def system_known(self, system: str) -> bool:
         return self.sources.get("CodeSystem", system) is not None or system in self.aliases
+
+
+class BoundTerminology:
+    """The service bound to one database: shipped content plus what users stored there.
+
+    This is what the server uses (``Services.terminology``): the validator's binding checks
+    (:meth:`validate_code`), the operations and ingest enrichment (:meth:`session`).
+    """
+
+    def __init__(self, service: TerminologyService, connect: Connect) -> None:
+        self.service = service
+        self.stored = StoredTerminology(connect, service.aliases, service.system_known)
+
+    def session(self) -> Session:
+        return Session(self.service, self.stored.current)
+
+    def validate_code(
+        self, valueset: str, *, system: str | None, code: str, display: str | None = None
+    ) -> CodeCheck:
+        answer = self.service.shipped_answer(valueset, system, code, display)
+        if answer is not None:
+            return answer
+        return self.session().validate_code(valueset, system=system, code=code, display=display)
 
 
 class Session:
     """The operations of the service over shipped content plus (optionally) stored resources."""
 
-    def __init__(self, service: TerminologyService, stored: StoredResources | None) -> None:
+    def __init__(self, service: TerminologyService, stored: Callable[[], Snapshot] | None) -> None:
         self.service = service
-        self.aliases = service.aliases
-        self.resolver = Resolver(service.sources, stored)
         self.has_store = stored is not None
-        self._codesystems: dict[tuple, CodeSystemIndex] = {}
-        self._expansions: dict[str, Expansion | None] = {}
+        self._stored_provider = stored
+        self._snapshot: Snapshot | None = None
+        self.resolver = Resolver(service.sources, self.stored if stored is not None else None)
+        self.aliases: Aliases = (_SessionAliases(service.aliases, service.system_known, self.stored)
+                                 if stored is not None else service.aliases)
         self._in_progress: set[str] = set()
-        self._stored_maps: MapIndex | None = None
+
+    def stored(self) -> Snapshot:
+        """The stored terminology, read (its generation checked) once per session, on first need."""
+        if self._snapshot is None:
+            assert self._stored_provider is not None
+            self._snapshot = self._stored_provider()
+        return self._snapshot
 
     # code systems -----------------------------------------------------------------------
     def codesystem(self, url: str, version: str | None = None) -> CodeSystemIndex | None:
@@ -89,7 +137,7 @@ class Session:
             found = self.resolver.find("CodeSystem", url)
         if found is None:
             return None
-        cache = self._codesystems if found.volatile else self.service.codesystem_cache
+        cache = self.stored().codesystems if found.volatile else self.service.codesystem_cache
         index = cache.get(found.key)
         if index is None:
             index = CodeSystemIndex(found.resource)
@@ -102,7 +150,9 @@ class Session:
         return sources.get("CodeSystem", url, version) is None and sources.get("CodeSystem", url) is None
 
     def system_known(self, system: str) -> bool:
-        return self.service.system_known(system) or self.resolver.find("CodeSystem", system) is not None
+        if self.service.system_known(system):
+            return True
+        return self.has_store and (system in self.aliases or self.resolver.find("CodeSystem", system) is not None)
 
     def require_codesystem(self, system: str | None, version: str | None = None) -> CodeSystemIndex:
         """The index for ``system``; 400 when the system is unknown or its content is not here."""
@@ -132,12 +182,16 @@ class Session:
                 return cached
             if cached is not None and not cached.volatile:  # cannot depend on stored resources
                 return cached
-        if reference in self._expansions:
-            return self._expansions[reference]
-        if self.has_store:
-            return self._build(reference, depth)
-        with self.service.build_lock:
-            cached = self.service.expansion_cache.get(reference, _MISSING)
+        if not self.has_store:
+            with self.service.build_lock:
+                cached = self.service.expansion_cache.get(reference, _MISSING)
+                return self._build(reference, depth) if cached is _MISSING else cached
+        snapshot = self.stored()
+        cached = snapshot.expansions.get(reference, _MISSING)
+        if cached is not _MISSING:
+            return cached
+        with snapshot.lock:
+            cached = snapshot.expansions.get(reference, _MISSING)
             return self._build(reference, depth) if cached is _MISSING else cached
 
     def _build(self, reference: str, depth: int) -> Expansion | None:
@@ -145,8 +199,7 @@ class Session:
             return None
         found = self.resolver.find("ValueSet", reference)
         if found is None:
-            if not self.has_store:
-                self.service.expansion_cache[reference] = None
+            self._cache_expansion(reference, None)
             return None
         self._in_progress.add(reference)
         try:
@@ -156,15 +209,13 @@ class Session:
         self._cache_expansion(reference, result)
         return result
 
-    def _cache_expansion(self, reference: str, result: Expansion) -> None:
-        if not self.has_store:
-            # Built without a store: exact for shipped content; "volatile" here only marks
-            # that a store session must rebuild it (a code system might be stored).
-            self.service.expansion_cache[reference] = result
-        elif not result.volatile:
+    def _cache_expansion(self, reference: str, result: Expansion | None) -> None:
+        if not self.has_store or (result is not None and not result.volatile):
+            # Without a store: exact for shipped content; "volatile" (or None) there only marks
+            # that a store session must rebuild it (a value set or code system might be stored).
             self.service.expansion_cache[reference] = result
         else:
-            self._expansions[reference] = result
+            self.stored().expansions[reference] = result
 
     def expand_resource(self, valueset: dict[str, Any]) -> Expansion:
         """Expand a ValueSet given inline (``$expand`` with ``valueSet``): never cached."""
@@ -199,8 +250,8 @@ class Session:
         why = expansion.reason_open(preferred)
         if why:
             return CodeCheck(None, f"{preferred}#{code} cannot be checked against {label}: {why}",
-                             system_known=self.service.system_known(preferred))
-        known = self.service.system_known(preferred)
+                             system_known=self.system_known(preferred))
+        known = self.system_known(preferred)
         unknown = "" if known else f"; the code system {preferred} is not known to this server"
         return CodeCheck(False, f"{preferred}#{code} is not in the value set {label}{unknown}", system_known=known)
 
@@ -226,9 +277,12 @@ class Session:
 
     # concept maps -----------------------------------------------------------------------
     def stored_maps(self) -> MapIndex:
-        if self._stored_maps is None:
-            self._stored_maps = MapIndex(self.resolver.stored_of_type("ConceptMap"), self.aliases)
-        return self._stored_maps
+        snapshot = self.stored()
+        if snapshot.maps is None:
+            with snapshot.lock:
+                if snapshot.maps is None:
+                    snapshot.maps = MapIndex(snapshot.all_of_type("ConceptMap"), snapshot.aliases)
+        return snapshot.maps
 
     def find_map(self, reference: str) -> dict[str, Any] | None:
         found = self.resolver.find("ConceptMap", reference)
@@ -244,8 +298,11 @@ class Session:
         conceptmap: dict[str, Any] | None = None,
         source_valueset: str | None = None,
         target_valueset: str | None = None,
+        dependencies: tuple[Dependency, ...] = (),
     ) -> Translation:
         """Translate over one given map, or over every map (shipped, packaged, stored)."""
+        system = self.aliases.normalise(system) or system  # stored aliases too: the indexes may not know them
+        target_system = self.aliases.normalise(target_system)
         indexes = (
             [MapIndex([conceptmap], self.aliases)] if conceptmap is not None
             else [self.service.map_index] + ([self.stored_maps()] if self.has_store else [])
@@ -254,10 +311,11 @@ class Session:
         for index in indexes:
             allowed = _maps_for_scope(index, source_valueset, target_valueset)
             part = translate(index, system, code, reverse=reverse, target_system=target_system,
-                             allowed_maps=allowed, other_map=self.find_map)
+                             allowed_maps=allowed, other_map=self.find_map, dependencies=dependencies)
             merged.matches.extend(part.matches)
+            merged.unmet |= part.unmet
         if not merged.result:
-            merged.message = _no_result_message(
+            merged.message = no_result_message(
                 self.aliases.normalise(system) or system, code, merged, reverse,
                 self.aliases.normalise(target_system))
         return merged
@@ -309,6 +367,32 @@ class Session:
 _MISSING: Any = object()
 
 
+class _SessionAliases(Aliases):
+    """The shipped aliases first; stored NamingSystems only for spellings those do not know,
+    so that a request about a known system never waits for the database."""
+
+    def __init__(self, base: Aliases, known: Callable[[str], bool], stored: Callable[[], Snapshot]) -> None:
+        super().__init__()
+        self._base = base
+        self._known = known  # a system shipped content knows: stored NamingSystems cannot redirect it
+        self._stored = stored
+
+    def split(self, system: str) -> tuple[str, str | None]:
+        answer = self._base.split(system)
+        if answer[0] != system or self._known(system):
+            return answer
+        return self._stored().aliases.split(system)
+
+    def aliases_of(self, preferred: str) -> list[str]:
+        return self._stored().aliases.aliases_of(preferred)
+
+    def __contains__(self, system: str) -> bool:
+        return system in self._base or (not self._known(system) and system in self._stored().aliases)
+
+    def __len__(self) -> int:
+        return len(self._stored().aliases)
+
+
 def _contains(member: Member) -> dict[str, Any]:
     item: dict[str, Any] = {"system": member.system}
     if member.version:
@@ -336,14 +420,6 @@ def _maps_for_scope(index: MapIndex, source: str | None, target: str | None) -> 
     return allowed
 
 
-def _no_result_message(system: str, code: str, t: Translation, reverse: bool, target: str | None) -> str:
-    where = f" {'from' if reverse else 'to'} {target}" if target else ""
-    if not t.matches:
-        return f"no mapping found for {system}#{code}{where}"
-    kinds = ", ".join(sorted({m.equivalence for m in t.matches}))
-    return f"{system}#{code} is explicitly not mapped{where} ({kinds})"
-
-
 @lru_cache(maxsize=4)
 def _service(profiles_dir: Path, terminology_dir: Path) -> TerminologyService:
     return TerminologyService(load_registry(profiles_dir), read_terminology_dir(terminology_dir))
@@ -352,3 +428,8 @@ def _service(profiles_dir: Path, terminology_dir: Path) -> TerminologyService:
 def terminology_for(settings: Settings) -> TerminologyService:
     """The process-wide service for these settings (built on first use, about as slow as the registry)."""
     return _service(Path(settings.profiles_dir), Path(settings.terminology_dir))
+
+
+def bound_terminology(settings: Settings, connect: Connect) -> BoundTerminology:
+    """The service for ``settings`` bound to the database ``connect`` opens connections to."""
+    return BoundTerminology(terminology_for(settings), connect)

@@ -1,21 +1,38 @@
-"""User-stored CodeSystems, ValueSets and ConceptMaps, found by canonical URL.
+"""User-stored CodeSystems, ValueSets, ConceptMaps and NamingSystems, cached per generation.
+
+Users store terminology through the REST API, and the operations, the validator and ingest
+enrichment must see it. Reading the ``resource`` table on every membership test would cost a
+query per binding; caching it per process would go stale as soon as another gunicorn worker
+(or server) accepts a write. So every process caches what it read and built under the value
+of a change counter (``terminology_generation``, bumped by a trigger on every write of one of
+these types, see migration 020): one one-row query tells whether the cache is current. The
+counter is read lazily — only when shipped content cannot answer — and at most once per HTTP
+request (remembered on ``flask.g``).
 
 Until the search module offers ``url``/``version`` search, this is the one place that reads
-the ``resource`` table directly for terminology. Each query is a scan of the live rows of one
-resource type filtered on ``body->>'url'``; terminology resources are few, and the live-by-type
-index keeps the scan to that type.
+the ``resource`` table directly for terminology; each lookup is a scan of the live rows of one
+resource type (terminology resources are few), done once per URL and generation.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from typing import Any
-
-from psycopg import Cursor
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
 
 from .. import fhirjson
 from ..conformance.registry import version_key
+from .uris import Aliases
 
+if TYPE_CHECKING:
+    from .codesystems import CodeSystemIndex
+    from .conceptmaps import MapIndex
+    from .valuesets import Expansion
+
+Connect = Callable[[], AbstractContextManager[Any]]  # a pooled psycopg connection
+
+_GENERATION = "SELECT generation FROM terminology_generation"
 _BY_URL = (
     "SELECT body::text FROM resource"
     " WHERE rtype = %s AND current AND NOT deleted AND body::jsonb ->> 'url' = %s"
@@ -23,34 +40,112 @@ _BY_URL = (
 _ALL = "SELECT body::text FROM resource WHERE rtype = %s AND current AND NOT deleted"
 
 
-class DatabaseResources:
-    """Implements :class:`fhirsrv.terminology.content.StoredResources` over one cursor.
+class Snapshot:
+    """The stored terminology as of one generation, and everything built from it.
 
-    ``cursor`` may be a cursor or a function returning one, so that a request whose answer
-    comes from shipped content alone never opens a database transaction.
+    Implements :class:`fhirsrv.terminology.content.StoredResources`. Shared by the threads of
+    a process until the generation changes; ``lock`` serialises builds (a half-built
+    expansion must never be seen by another thread), cache hits take no lock.
     """
 
-    def __init__(self, cursor: Cursor | Callable[[], Cursor]) -> None:
-        self._cursor = cursor
+    def __init__(self, generation: int, connect: Connect, base_aliases: Aliases, known: Callable[[str], bool]) -> None:
+        self.generation = generation
+        self._connect = connect
+        self._base_aliases = base_aliases
+        self._known = known
+        self._by_url: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._by_type: dict[str, list[dict[str, Any]]] = {}
+        self._aliases: Aliases | None = None
+        self.lock = threading.RLock()
+        self.codesystems: dict[tuple, CodeSystemIndex] = {}
+        self.expansions: dict[str, Expansion | None] = {}
+        self.maps: MapIndex | None = None
 
-    @property
-    def cursor(self) -> Cursor:
-        return self._cursor() if callable(self._cursor) else self._cursor
+    def _rows(self, sql: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
+        with self._connect() as connection:
+            return [fhirjson.loads(row[0]) for row in connection.execute(sql, args).fetchall()]
 
     def find(self, rtype: str, url: str, version: str | None) -> dict[str, Any] | None:
-        cursor = self.cursor
-        cursor.execute(_BY_URL, (rtype, url))
-        candidates = [fhirjson.loads(row[0]) for row in cursor.fetchall()]
+        candidates = self._by_url.get((rtype, url))
+        if candidates is None:
+            candidates = self._by_url[(rtype, url)] = self._rows(_BY_URL, (rtype, url))
         if version is not None:
-            candidates = [
-                c for c in candidates
-                if (c.get("version") or "") == version or (c.get("version") or "").startswith(version + ".")
-            ]
+            matching = [c for c in candidates if _version_matches(c.get("version"), version)]
+            # A resource that states no version cannot contradict a pinned reference (the R4
+            # core pins every binding to |4.0.1, the FHIR version, not the value set's).
+            candidates = matching or [c for c in candidates if not c.get("version")]
         if not candidates:
             return None
         return max(candidates, key=lambda c: version_key(c.get("version") or ""))
 
     def all_of_type(self, rtype: str) -> list[dict[str, Any]]:
-        cursor = self.cursor
-        cursor.execute(_ALL, (rtype,))
-        return [fhirjson.loads(row[0]) for row in cursor.fetchall()]
+        found = self._by_type.get(rtype)
+        if found is None:
+            found = self._by_type[rtype] = self._rows(_ALL, (rtype,))
+        return found
+
+    @property
+    def aliases(self) -> Aliases:
+        """The shipped and packaged aliases plus those of stored NamingSystems (which only add
+        spellings: they never redirect one the server already knows)."""
+        if self._aliases is None:
+            self._aliases = self._base_aliases.extended(self.all_of_type("NamingSystem"), self._known)
+        return self._aliases
+
+
+def _version_matches(stated: str | None, wanted: str) -> bool:
+    stated = stated or ""
+    return stated == wanted or stated.startswith(wanted + ".")
+
+
+class StoredTerminology:
+    """The current :class:`Snapshot` of one database, for one process."""
+
+    _G_KEY = "_fhirsrv_terminology_generations"
+
+    def __init__(self, connect: Connect, base_aliases: Aliases, known: Callable[[str], bool]) -> None:
+        self._connect = connect
+        self._base_aliases = base_aliases
+        self._known = known  # systems shipped content knows (stored NamingSystems cannot redirect them)
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.Lock()
+
+    def generation(self) -> int:
+        with self._connect() as connection:
+            row = connection.execute(_GENERATION).fetchone()
+        return int(row[0]) if row else 0
+
+    def current(self) -> Snapshot:
+        """The snapshot for the database's current generation (read once per HTTP request)."""
+        remembered = _request_memo(self._G_KEY)
+        snapshot = remembered.get(id(self)) if remembered is not None else None
+        if snapshot is None:
+            snapshot = self._for(self.generation())
+            if remembered is not None:
+                remembered[id(self)] = snapshot
+        return snapshot
+
+    def _for(self, generation: int) -> Snapshot:
+        snapshot = self._snapshot
+        if snapshot is not None and snapshot.generation == generation:
+            return snapshot
+        with self._lock:
+            snapshot = self._snapshot
+            if snapshot is None or snapshot.generation != generation:
+                snapshot = Snapshot(generation, self._connect, self._base_aliases, self._known)
+                if self._snapshot is None or generation > self._snapshot.generation:
+                    self._snapshot = snapshot  # a slow reader of an older generation keeps its own
+            return snapshot
+
+
+def _request_memo(key: str) -> dict[int, Snapshot] | None:
+    """A dict living as long as the current Flask request (None outside a request)."""
+    from flask import g, has_app_context, has_request_context
+
+    if not (has_request_context() and has_app_context()):
+        return None
+    memo = g.get(key)
+    if memo is None:
+        memo = {}
+        setattr(g, key, memo)
+    return memo

@@ -14,7 +14,7 @@ KMEHR ``CD-*`` table names.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 SNOMED = "http://snomed.info/sct"
@@ -86,6 +86,31 @@ class Aliases:
         for naming_system in naming_systems:
             if naming_system.get("kind") in ("codesystem", "identifier"):
                 self.add_naming_system(naming_system, authoritative=authoritative)
+
+    def extended(
+        self, naming_systems: Iterable[dict[str, Any]], known: Callable[[str], bool] | None = None
+    ) -> Aliases:
+        """A copy that also knows the spellings of ``naming_systems`` (user-stored ones).
+
+        They only add: a spelling this table already maps (or ``known`` says is a code system
+        of its own) keeps its meaning, so what was built from the shipped table stays valid. Their preferred URI is itself normalised
+        (a stored NamingSystem preferring ``http://whocc.no/atc`` adds to ATC).
+        """
+        out = Aliases()
+        out._to_preferred = dict(self._to_preferred)
+        out._authoritative = set(self._to_preferred)  # nothing known may be redirected
+        for naming_system in naming_systems:
+            if naming_system.get("kind") not in ("codesystem", "identifier"):
+                continue
+            preferred = preferred_uri(naming_system)
+            if preferred is None:
+                continue
+            preferred = self.normalise(preferred) or preferred
+            for unique_id in naming_system.get("uniqueId", ()):
+                value = _unique_id_value(unique_id) if isinstance(unique_id, dict) else None
+                if value is not None and unique_id.get("type") in ("uri", "oid") and not (known and known(value)):
+                    out._set(value, preferred, authoritative=False)
+        return out
 
     def split(self, system: str) -> tuple[str, str | None]:
         """``(preferred system, version implied by the spelling or None)``."""

@@ -134,3 +134,24 @@ def test_in_and_not_in_a_value_set(fhir):
     assert not body.get("entry")
     response = fhir.get("Patient?gender:in=http://example.org/no-such-valueset")
     assert response.status_code == 400
+
+
+def test_in_a_value_set_a_user_stored(fhir):
+    """:in expands ValueSets users stored (over their stored CodeSystem), not only shipped ones."""
+    tag = uuid.uuid4().hex[:8]
+    system = f"https://fhirsrv.dev/test/CodeSystem/colour-{tag}"
+    vs = f"https://fhirsrv.dev/test/ValueSet/warm-{tag}"
+    assert fhir.put(f"CodeSystem/colour-{tag}", json={
+        "resourceType": "CodeSystem", "id": f"colour-{tag}", "url": system, "status": "active",
+        "content": "complete", "concept": [{"code": "red"}, {"code": "orange"}, {"code": "blue"}]}).status_code == 201
+    assert fhir.put(f"ValueSet/warm-{tag}", json={
+        "resourceType": "ValueSet", "id": f"warm-{tag}", "url": vs, "status": "active",
+        "compose": {"include": [{"system": system, "concept": [{"code": "red"}, {"code": "orange"}]}]}}).status_code == 201
+    for colour in ("red", "orange", "blue"):
+        assert fhir.put(f"Observation/{tag}-{colour}", json={
+            "resourceType": "Observation", "id": f"{tag}-{colour}", "status": "final",
+            "code": {"coding": [{"system": system, "code": colour}]}}).status_code == 201
+    body = fhir.get(f"Observation?code:in={vs}").json()
+    assert sorted(e["resource"]["id"] for e in body["entry"]) == [f"{tag}-orange", f"{tag}-red"]
+    body = fhir.get(f"Observation?code:not-in={vs}&code={system}|").json()
+    assert [e["resource"]["id"] for e in body["entry"]] == [f"{tag}-blue"]

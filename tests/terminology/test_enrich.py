@@ -64,11 +64,14 @@ def test_disabled_policy_changes_nothing(session):
     assert enrich(MED_STATEMENT, session, EnrichmentPolicy(enabled=False)) is MED_STATEMENT
 
 
-def test_enabled_by_default():
-    class Settings:  # a settings object without the switch: on
-        pass
+def test_enabled_by_default_and_switched_by_the_environment(monkeypatch):
+    from fhirsrv.config import Settings
 
     assert enrichment_enabled(Settings()) is True
+    monkeypatch.delenv("FHIRSRV_ENRICH_CODES", raising=False)
+    assert enrichment_enabled(Settings.from_env()) is True
+    monkeypatch.setenv("FHIRSRV_ENRICH_CODES", "false")
+    assert enrichment_enabled(Settings.from_env()) is False
 
 
 def test_document_bundle_is_enriched_entry_by_entry(session):
