@@ -12,7 +12,7 @@ import requests
 from fhirsrv.app import create_app
 from fhirsrv.config import Settings
 
-from ..serving import serving
+from ..serving import serve_with
 
 IPS_PATIENT = "http://hl7.org/fhir/uv/ips/StructureDefinition/Patient-uv-ips|2.0.0"
 HEADERS = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
@@ -20,13 +20,7 @@ HEADERS = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+
 
 @pytest.fixture(scope="module")
 def strict_url(conninfo: str):
-    settings = Settings.from_env().with_(database_url=conninfo, auth="off", required_profiles=(("Patient", IPS_PATIENT),))
-    application = create_app(settings, conninfo=conninfo)
-    try:
-        with serving(application) as url:
-            yield url
-    finally:
-        application.extensions["fhirsrv"].close()
+    yield from serve_with(conninfo, required_profiles=(("Patient", IPS_PATIENT),))
 
 
 def test_non_conforming_write_is_422(strict_url: str) -> None:

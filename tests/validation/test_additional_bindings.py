@@ -3,30 +3,22 @@ purpose ``required``: fhir-test-cases additional-bindings-observation-2 was a Ja
 
 from __future__ import annotations
 
-from fhirsrv.conformance.registry import Registry
-from fhirsrv.validation import Validator, default_validator
+from fhirsrv.validation import Validator
 
-from .helpers import describe, errors, find
+from .helpers import constraint_profile, describe, errors, find, local_validator
 
 BASE = "http://example.org/fhirsrv-test/"
 EXT = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ElementDefinition.binding.additional"
 
 
 def _validator(*parts: dict) -> Validator:
-    registry = Registry()
-    shared = default_validator().registry
-    for kind in ("StructureDefinition", "ValueSet", "CodeSystem"):
-        registry.add_all(shared.iter_type(kind))
-    registry.add({"resourceType": "ValueSet", "url": BASE + "ValueSet/vs1", "status": "active",
-                  "compose": {"include": [{"system": "http://loinc.org", "concept": [{"code": "8867-4"}]}]}})
-    registry.add({"resourceType": "StructureDefinition", "url": BASE + "StructureDefinition/obs", "name": "Obs", "status": "draft",
-                  "kind": "resource", "abstract": False, "type": "Observation", "derivation": "constraint",
-                  "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Observation",
-                  "differential": {"element": [{"id": "Observation", "path": "Observation"}, {
-                      "id": "Observation.code", "path": "Observation.code",
-                      "binding": {"strength": "example", "valueSet": "http://hl7.org/fhir/ValueSet/observation-codes",
-                                  "extension": [{"url": EXT, "extension": list(parts)}]}}]}})
-    return Validator(registry)
+    value_set = {"resourceType": "ValueSet", "url": BASE + "ValueSet/vs1", "status": "active",
+                 "compose": {"include": [{"system": "http://loinc.org", "concept": [{"code": "8867-4"}]}]}}
+    profile = constraint_profile(BASE + "StructureDefinition/obs", "Observation", {
+        "id": "Observation.code", "path": "Observation.code",
+        "binding": {"strength": "example", "valueSet": "http://hl7.org/fhir/ValueSet/observation-codes",
+                    "extension": [{"url": EXT, "extension": list(parts)}]}})
+    return local_validator(value_set, profile)
 
 
 def _observation(code: str) -> dict:

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from fhirsrv.conformance.registry import Registry
-from fhirsrv.validation import Validator, default_validator
+from fhirsrv.validation import Validator
 
-from .helpers import describe, errors, find
+from .helpers import constraint_profile, describe, errors, find, local_validator
 
 
 def _sp(**fields) -> dict:
@@ -51,16 +50,11 @@ MEASURE = "http://example.org/fhir/Measure/m"
 
 @pytest.fixture(scope="module")
 def with_measure() -> Validator:
-    registry = Registry()
-    shared = default_validator().registry
-    for kind in ("StructureDefinition", "ValueSet", "CodeSystem"):
-        registry.add_all(shared.iter_type(kind))
     stratifier_code = {"coding": [{"system": "http://example.org/strata", "code": "age"}]}
-    registry.add({"resourceType": "Measure", "url": MEASURE, "status": "active",
+    return local_validator({"resourceType": "Measure", "url": MEASURE, "status": "active",
                   "scoring": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/measure-scoring", "code": "cohort"}]},
                   "group": [{"code": {"coding": [{"system": "http://example.org/g", "code": "g1"}]},
                              "stratifier": [{"id": "s1", "code": stratifier_code}]}]})
-    return Validator(registry)
 
 
 def _report(**group) -> dict:
@@ -84,17 +78,10 @@ def test_stratifiers_are_linked_by_code(with_measure: Validator) -> None:
 
 def test_unknown_target_profile_is_an_error() -> None:
     """res-inv-example-good: Java "Unable to resolve the profile reference '…'"."""
-    registry = Registry()
-    shared = default_validator().registry
-    for kind in ("StructureDefinition", "ValueSet", "CodeSystem"):
-        registry.add_all(shared.iter_type(kind))
-    registry.add({"resourceType": "StructureDefinition", "url": "http://example.org/fhir/StructureDefinition/brand", "name": "Brand",
-                  "status": "draft", "kind": "resource", "abstract": False, "type": "Organization", "derivation": "constraint",
-                  "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Organization",
-                  "differential": {"element": [{"id": "Organization", "path": "Organization"}, {
-                      "id": "Organization.endpoint", "path": "Organization.endpoint",
-                      "type": [{"code": "Reference", "targetProfile": ["http://example.org/fhir/StructureDefinition/not-loaded"]}]}]}})
-    local = Validator(registry)
+    local = local_validator(constraint_profile(
+        "http://example.org/fhir/StructureDefinition/brand", "Organization",
+        {"id": "Organization.endpoint", "path": "Organization.endpoint",
+         "type": [{"code": "Reference", "targetProfile": ["http://example.org/fhir/StructureDefinition/not-loaded"]}]}))
     organization = {"resourceType": "Organization", "name": "O", "endpoint": [{"reference": "Endpoint/1"}]}
     issues = local.issues(organization, ["http://example.org/fhir/StructureDefinition/brand"])
     assert _where(issues, "reference-target-profile-unknown") == [("error", "not-found", "Organization.endpoint[0]")], describe(issues)

@@ -4,26 +4,19 @@ false error before, since fhirpathpy hands the Reference over without its resour
 
 from __future__ import annotations
 
-from fhirsrv.conformance.registry import Registry
-from fhirsrv.validation import Validator, default_validator
+from fhirsrv.validation import Validator
 
-from .helpers import describe, errors, find
+from .helpers import constraint_profile, describe, errors, find, local_validator
 
 PROFILE = "http://example.org/fhirsrv-test/StructureDefinition/bundle-devices-resolve"
 
 
 def _validator() -> Validator:
-    registry = Registry()
-    shared = default_validator().registry
-    for kind in ("StructureDefinition", "ValueSet", "CodeSystem"):
-        registry.add_all(shared.iter_type(kind))
-    registry.add({"resourceType": "StructureDefinition", "url": PROFILE, "name": "BundleDevicesResolve", "status": "draft",
-                  "kind": "resource", "abstract": False, "type": "Bundle", "derivation": "constraint",
-                  "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Bundle",
-                  "differential": {"element": [{"id": "Bundle", "path": "Bundle", "constraint": [{
-                      "key": "devices-resolve", "severity": "error", "human": "Observation devices must resolve",
-                      "expression": "entry.resource.ofType(Observation).all(device.resolve().exists())"}]}]}})
-    return Validator(registry)
+    profile = constraint_profile(PROFILE, "Bundle")
+    profile["differential"]["element"][0]["constraint"] = [{
+        "key": "devices-resolve", "severity": "error", "human": "Observation devices must resolve",
+        "expression": "entry.resource.ofType(Observation).all(device.resolve().exists())"}]
+    return local_validator(profile)
 
 
 def _bundle(device_reference: str) -> dict:

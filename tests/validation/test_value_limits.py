@@ -8,37 +8,24 @@ from decimal import Decimal
 
 import pytest
 
-from fhirsrv.conformance.registry import Registry
-from fhirsrv.validation import Validator, default_validator
+from fhirsrv.validation import Validator
 from fhirsrv.validation.ucum import convert
 
-from .helpers import describe, errors, find
+from .helpers import constraint_profile, describe, errors, find, local_validator
 
 BASE = "http://example.org/fhirsrv-test/StructureDefinition/"
 KG = {"value": 0, "system": "http://unitsofmeasure.org", "code": "kg"}
 
 
-def _profile(name: str, type_: str, *elements: dict) -> dict:
-    return {
-        "resourceType": "StructureDefinition", "url": BASE + name, "name": name, "status": "draft",
-        "kind": "resource", "abstract": False, "type": type_, "derivation": "constraint",
-        "baseDefinition": f"http://hl7.org/fhir/StructureDefinition/{type_}",
-        "differential": {"element": [{"id": type_, "path": type_}, *elements]},
-    }
-
-
 @pytest.fixture(scope="module")
 def local() -> Validator:
-    registry = Registry()
-    shared = default_validator().registry
-    for kind in ("StructureDefinition", "ValueSet", "CodeSystem"):
-        registry.add_all(shared.iter_type(kind))
-    registry.add(_profile("obs-kg", "Observation", {"id": "Observation.value[x]", "path": "Observation.value[x]",
-                                                    "type": [{"code": "Quantity"}], "minValueQuantity": KG, "maxValueQuantity": {**KG, "value": 10}}))
-    registry.add(_profile("pat-born", "Patient", {"id": "Patient.birthDate", "path": "Patient.birthDate", "minValueDate": "2025-01-01"}))
-    registry.add(_profile("params-time", "Parameters", {"id": "Parameters.parameter.value[x]", "path": "Parameters.parameter.value[x]",
-                                                        "type": [{"code": "time"}], "minValueTime": "01:00:00", "maxValueTime": "03:00:00"}))
-    return Validator(registry)
+    return local_validator(
+        constraint_profile(BASE + "obs-kg", "Observation", {"id": "Observation.value[x]", "path": "Observation.value[x]",
+                                                    "type": [{"code": "Quantity"}], "minValueQuantity": KG, "maxValueQuantity": {**KG, "value": 10}}),
+        constraint_profile(BASE + "pat-born", "Patient", {"id": "Patient.birthDate", "path": "Patient.birthDate", "minValueDate": "2025-01-01"}),
+        constraint_profile(BASE + "params-time", "Parameters", {"id": "Parameters.parameter.value[x]", "path": "Parameters.parameter.value[x]",
+                                                        "type": [{"code": "time"}], "minValueTime": "01:00:00", "maxValueTime": "03:00:00"}),
+    )
 
 
 def _observation(value, code: str, system: str = "http://unitsofmeasure.org") -> dict:
