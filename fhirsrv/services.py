@@ -66,8 +66,16 @@ class Services:
 
     def validate(self, resource: dict[str, Any], profiles: list[str] | None = None) -> dict[str, Any]:
         """Base R4 + ``profiles`` + the resource's ``meta.profile``, bindings checked by the
-        terminology service: the one validation of the server (write path and ``$validate``)."""
-        return self._validator.validate(resource, profiles, terminology=self.terminology)
+        terminology service, canonicals nothing shipped answers looked up among the stored
+        resources: the one validation of the server (write path and ``$validate``)."""
+        return self._validator.validate(resource, profiles, terminology=self.terminology, stored=self.stored_canonicals)
+
+    @cached_property
+    def stored_canonicals(self) -> Any:
+        """Stored canonical resources by url, e.g. the Questionnaire a response answers."""
+        from .store.canonical_lookup import PooledCanonicalLookup
+
+        return PooledCanonicalLookup(lambda: self.pool)
 
     @cached_property
     def required_profiles(self) -> dict[str, list[str]]:

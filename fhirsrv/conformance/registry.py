@@ -30,6 +30,8 @@ CANONICAL_TYPES = frozenset(
         "GraphDefinition",
         "MessageDefinition",
         "Measure",  # a MeasureReport is checked against its Measure (validation.measure_rules)
+        # QuestionnaireResponse.questionnaire is a canonical: the validator resolves it here
+        "Questionnaire",
     }
 )
 

@@ -15,8 +15,7 @@ def read(rtype: str, rid: str) -> Response:
     known_type(rtype)
     check_accept()
     with services().reading() as cur:
-        stored = services().store.read(cur, rtype, rid)
-        security.authorize_read(security.current(), stored, cur)
+        stored = security.read_current(security.current(), cur, rtype, rid)
     headers = version_headers(stored)
     if _not_modified(stored.etag, headers["Last-Modified"]):
         return fhir_response(None, 304, headers)
@@ -29,8 +28,7 @@ def vread(rtype: str, rid: str, vid: str) -> Response:
     if not (vid.isascii() and vid.isdigit()):
         raise FhirError(f"version {vid!r} is not a version number", code="value")
     with services().reading() as cur:
-        stored = services().store.vread(cur, rtype, rid, int(vid))
-        security.authorize_read(security.current(), stored, cur)
+        stored = security.authorize_read(security.current(), services().store.vread(cur, rtype, rid, int(vid)), cur)
     return fhir_response(shape_body(stored.body), 200, version_headers(stored))
 
 

@@ -3,7 +3,9 @@ and audit (IHE BALP AuditEvent). See docs/security.md.
 
 The interactions call, with ``ctx = security.current()``:
 
-* ``authorize_read(ctx, stored, cur)`` after loading one resource (read, vread);
+* ``read_current(ctx, cur, rtype, rid)`` for a read (the resource and the access facts
+  in one statement), ``authorize_read(ctx, stored, cur)`` after loading one resource
+  otherwise (vread); both return what the caller is shown of it;
 * ``filter_visible(ctx, results, cur)`` on any list of stored resources they return
   (search pages, ``_include``, history, ``$summary``, ``$everything``);
 * ``restrict_sql(ctx)`` -> ``(sql, params)`` to AND into a search's WHERE clause;
@@ -32,6 +34,7 @@ from .enforce import (
     document_admit,
     exact_in_sql,
     filter_visible,
+    read_current,
     refuse_protected,
     require_scope,
     restrict_sql,
@@ -54,6 +57,6 @@ def current() -> AccessContext:
 
 __all__ = [
     "AccessContext", "DEVELOPMENT", "Forbidden", "Professional", "authorize_patient", "authorize_read",
-    "authorize_write", "current", "exact_in_sql", "document_admit", "filter_visible", "guard", "guard_services", "install", "refuse_protected",
+    "authorize_write", "current", "exact_in_sql", "document_admit", "filter_visible", "guard", "guard_services", "install", "read_current", "refuse_protected",
     "require_scope", "restrict_sql",
 ]

@@ -1,4 +1,4 @@
-"""Audit: one IHE BALP AuditEvent per request (per patient touched), stored as a FHIR resource.
+"""Audit: exactly one IHE BALP AuditEvent per request, stored as a FHIR resource.
 
 The middleware opens an :class:`AuditRecord` when a FHIR request starts; the checks note the
 patients they decided about, break-the-glass, and whether the request writes. The record
@@ -21,7 +21,10 @@ BALP (https://profiles.ihe.net/ITI/BALP/) shapes the event: ``type`` rest, ``sub
 RESTful interaction, client agent = Source Role ID (DCM 110153), server = Destination Role
 ID (DCM 110152), the user as requestor, entities for the patient, the data, the query and
 the X-Request-Id. A request that touches several patients (a search by a professional)
-gives one event per patient, as BALP asks, so each patient's access log is complete.
+names each of them as a patient entity; the event is indexed under every one of them, so
+each patient's access log is complete, and a patient who reads it sees only their own
+entity (:func:`fhirsrv.security.enforce.as_seen_by`). Events are stored by
+:mod:`.audit_store` (bulk insert, index rows without FHIRPath).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from flask import current_app, g, has_request_context, request
 
 from ..rest.checks import ID_PATTERN
 from ..store.repository import format_instant, now
+from .audit_store import store_events
 from .context import NIHDI_SYSTEM, AccessContext
 
 _log = logging.getLogger("fhirsrv.security.audit")
@@ -144,17 +148,27 @@ def after_request(status: int) -> None:
         _store(cur, rec, status)
 
 
+def store_now(event: dict[str, Any]) -> None:
+    """Store an event that belongs to no FHIR request (the token endpoint), as reads are."""
+    if _asynchronous():
+        current_app.extensions["fhirsrv.security"].audit_writer.submit([event])
+        return
+    with current_app.extensions["fhirsrv"].pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+        cur.execute("SET LOCAL synchronous_commit TO OFF")
+        store_events(cur, [event])
+
+
 def _asynchronous() -> bool:
     return current_app.extensions["fhirsrv"].settings.audit_reads == "async"
 
 
 def _events(rec: AuditRecord, status: int) -> list[dict[str, Any]]:
-    return [build_event(rec, status, patient) for patient in rec.patients or [None]]
+    """Exactly one event per request, naming every patient the request touched."""
+    return [build_event(rec, status, rec.patients)]
 
 
 def _store(cur: Any, rec: AuditRecord, status: int) -> list[str]:
-    store = current_app.extensions["fhirsrv"].store
-    ids = [store.create(cur, "AuditEvent", event)[0].id for event in _events(rec, status)]
+    ids = store_events(cur, _events(rec, status))
     rec.written = True
     return ids
 
@@ -164,13 +178,16 @@ def _outcome(status: int) -> str:
     return "0" if status < 400 else ("4" if status < 500 else "8")
 
 
-def build_event(rec: AuditRecord, status: int, patient: str | None) -> dict[str, Any]:
+def build_event(rec: AuditRecord, status: int, patients: list[str]) -> dict[str, Any]:
+    """The BALP AuditEvent of one request. BALP's Patient* profiles describe an event about one
+    patient; a request that touched several (a search page) names each as a patient entity and
+    claims the general profile."""
     outcome = _outcome(status)
     event: dict[str, Any] = {"resourceType": "AuditEvent"}
     meta: dict[str, Any] = {}
     profile = BALP_PROFILES.get(rec.interaction)
     if profile and outcome == "0":
-        meta["profile"] = [BALP + ("Patient" + profile if patient else profile)]
+        meta["profile"] = [BALP + ("Patient" + profile if len(patients) == 1 else profile)]
     if rec.break_glass:
         meta["security"] = [BTG_LABEL]
     if meta:
@@ -189,7 +206,7 @@ def build_event(rec: AuditRecord, status: int, patient: str | None) -> dict[str,
     event["source"] = {"observer": {"display": "fhirsrv"},
                        "type": [{"system": "http://terminology.hl7.org/CodeSystem/security-source-type",
                                  "code": "4", "display": "Application Server"}]}
-    event["entity"] = _entities(rec, patient)
+    event["entity"] = _entities(rec, patients)
     return event
 
 
@@ -204,7 +221,7 @@ def _agents(rec: AuditRecord) -> list[dict[str, Any]]:
          "network": {"address": request.remote_addr or "unknown", "type": "2"}},
         {"type": {"coding": [{"system": DCM, "code": "110152", "display": "Destination Role ID"}]},
          "who": {"display": "fhirsrv"}, "requestor": False,
-         "network": {"address": request.host_url.rstrip("/"), "type": "5"}},
+         "network": {"address": f"{request.scheme}://{request.host}", "type": "5"}},  # host_url costs 0.1 ms
     ]
     if ctx is not None and (ctx.user is not None or ctx.patient is not None):
         user: dict[str, Any] = {
@@ -228,11 +245,11 @@ def _agents(rec: AuditRecord) -> list[dict[str, Any]]:
     return agents
 
 
-def _entities(rec: AuditRecord, patient: str | None) -> list[dict[str, Any]]:
+def _entities(rec: AuditRecord, patients: list[str]) -> list[dict[str, Any]]:
     entities: list[dict[str, Any]] = []
     object_type = "http://terminology.hl7.org/CodeSystem/audit-entity-type"
     object_role = "http://terminology.hl7.org/CodeSystem/object-role"
-    if patient:
+    for patient in patients:
         entities.append({"what": {"reference": f"Patient/{patient}"},
                          "type": {"system": object_type, "code": "1", "display": "Person"},
                          "role": {"system": object_role, "code": "1", "display": "Patient"}})

@@ -14,15 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 import orjson
 from flask import current_app, g, has_request_context
 
+from .. import fhirjson
 from ..errors import FhirError
 from ..store.repository import Stored
 from . import audit, facts
+from .audit_store import patient_references
 from .context import AccessContext
 from .policy import Cursor, Decision, Question
 
@@ -117,7 +120,7 @@ def visible(ctx: AccessContext, stored: StoredLike, cur: Cursor | None = None) -
         return True, ""
     if stored.rtype == AUDIT_TYPE:
         if ctx.patient is not None:
-            ok = stored.patient_id == ctx.patient
+            ok = stored.patient_id == ctx.patient or ctx.patient in _event_patients(stored.body)
             return ok, "a patient may list only their own access log"
         if ctx.user is not None:
             return False, "access logs are shown to the patient and to auditing systems only"
@@ -132,6 +135,34 @@ def visible(ctx: AccessContext, stored: StoredLike, cur: Cursor | None = None) -
     if _is_sensitive(stored.body) and not _may_see_sensitive(ctx):
         return False, f"{stored.rtype}/{stored.id} is labelled sensitive and is not shown to this caller"
     return True, ""
+
+
+def _event_patients(body: str | None) -> list[str]:
+    """Every patient an AuditEvent names (agent or entity), not only its compartment column's."""
+    if body is None:
+        return []
+    return [ref["reference"].removeprefix("Patient/") for ref in patient_references(orjson.loads(body))]
+
+
+def as_seen_by(ctx: AccessContext, stored: S) -> S:
+    """What ``ctx`` is shown of a resource it may see. An AuditEvent of a request that touched
+    several patients names all of them; a patient reading their access log sees who accessed
+    their data and how, but neither the other patients nor the query that found them."""
+    if ctx.patient is None or stored.rtype != AUDIT_TYPE or stored.body is None:
+        return stored
+    event = orjson.loads(stored.body)
+    own = f"Patient/{ctx.patient}"
+    entities = event.get("entity") or []
+    kept = [e for e in entities if not _names_other_patient(e, own)]
+    if len(kept) == len(entities):
+        return stored
+    event["entity"] = [{k: v for k, v in e.items() if k != "query"} for e in kept]
+    return replace(stored, body=fhirjson.dumps_str(event))
+
+
+def _names_other_patient(entity: dict[str, Any], own: str) -> bool:
+    reference = (entity.get("what") or {}).get("reference")
+    return isinstance(reference, str) and reference.startswith("Patient/") and reference != own
 
 
 def document_admit(ctx: AccessContext, patient_id: str | None, cur: Cursor | None = None) -> Callable[
@@ -163,14 +194,29 @@ def document_admit(ctx: AccessContext, patient_id: str | None, cur: Cursor | Non
     return admit
 
 
-def authorize_read(ctx: AccessContext, stored: StoredLike, cur: Cursor | None = None) -> None:
-    """read / vread / instance history: 403 unless the caller may see ``stored``."""
+def authorize_read(ctx: AccessContext, stored: S, cur: Cursor | None = None) -> S:
+    """read / vread: 403 unless the caller may see ``stored``; returns what the caller is
+    shown of it (:func:`as_seen_by`)."""
     if stored.patient_id is not None:
         audit.note_patient(stored.patient_id)
     ok, why = visible(ctx, stored, cur)
     if not ok:
         raise Forbidden(why)
     audit.mark_read_decided()
+    return as_seen_by(ctx, stored)
+
+
+def read_current(ctx: AccessContext, cur: Cursor, rtype: str, rid: str) -> Stored:
+    """read: the current version of ``rtype/rid``, authorised (:func:`authorize_read`). When
+    the access rules will need the patient's facts, they come in the read's own statement."""
+    store = current_app.extensions["fhirsrv"].store
+    read_with_facts = getattr(_security().facts, "read_with_facts", None) if not ctx.development else None
+    stored = None
+    if read_with_facts is not None and ctx.patient is None and rtype != AUDIT_TYPE:
+        stored = read_with_facts(cur, rtype, rid)
+    if stored is None:  # not needed, or missing/deleted: the store's read answers (404/410)
+        stored = store.read(cur, rtype, rid)
+    return authorize_read(ctx, stored, cur)
 
 
 def filter_visible(ctx: AccessContext, results: Iterable[S], cur: Cursor | None = None) -> list[S]:
@@ -184,7 +230,7 @@ def filter_visible(ctx: AccessContext, results: Iterable[S], cur: Cursor | None 
     kept: list[S] = []
     for stored in results:
         if visible(ctx, stored, cur)[0]:
-            kept.append(stored)
+            kept.append(as_seen_by(ctx, stored))
             if stored.patient_id is not None:
                 audit.note_patient(stored.patient_id)
     return kept
@@ -207,8 +253,12 @@ def restrict_sql(ctx: AccessContext, column: str = "patient_id") -> tuple[str, l
     """
     if ctx.development or ctx.patient is None:
         return "TRUE", []
-    rtype_column = column.rpartition(".")[0] + ".rtype" if "." in column else "rtype"
-    return (f"({column} = %s OR ({column} IS NULL AND {rtype_column} <> '{AUDIT_TYPE}'))", [ctx.patient])
+    alias = column.rpartition(".")[0] + "." if "." in column else ""
+    # an AuditEvent is in the log of every patient it names (its compartment column holds the first)
+    return (f"({column} = %s OR ({column} IS NULL AND {alias}rtype <> '{AUDIT_TYPE}')"
+            f" OR ({alias}rtype = '{AUDIT_TYPE}' AND {alias}rid IN (SELECT rid FROM idx_reference"
+            f" WHERE rtype = '{AUDIT_TYPE}' AND param = 'patient' AND target_id = %s AND target_type = 'Patient')))",
+            [ctx.patient, ctx.patient])
 
 
 # -- writes ---------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ documented in docs/security.md:
   The end is never later than start + the trigger's legal duration.
 
 One indexed query per patient and request loads every Consent and CareTeam of the patient
-(``resource.patient_id``); the result is cached for the rest of the request.
+(``resource.patient_id``); the result is cached for the rest of the request. A read by id
+gets them in the statement that reads the resource (:meth:`LocalFhirFacts.read_with_facts`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 import orjson
 from flask import g, has_request_context
 
+from ..store.repository import Stored
 from .context import NIHDI_SYSTEM
 from .policy import Cursor, Relationship
 
@@ -109,6 +111,12 @@ class PatientFacts:
     consents: list[dict[str, Any]] = field(default_factory=list)
     care_teams: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
+    def add(self, rtype: str, ident: str, resource: dict[str, Any]) -> None:
+        if rtype == "Consent":
+            self.consents.append(resource)
+        else:
+            self.care_teams.append((ident, resource))
+
     def _active_privacy(self, at: datetime) -> list[dict[str, Any]]:
         return [c for c in self.consents if c.get("status") == "active" and is_privacy_consent(c)
                 and _covers((c.get("provision") or {}).get("period"), at)]
@@ -152,6 +160,17 @@ class PatientFacts:
         return None
 
 
+_FACT_ROWS = "current AND NOT deleted AND rtype IN ('Consent', 'CareTeam')"  # = resource_access_facts' predicate
+_READ_WITH_FACTS = (
+    "WITH target AS (SELECT rtype, id, version, last_updated, deleted, method, body::text AS body, patient_id"
+    " FROM resource WHERE rtype = %s AND id = %s AND current)"
+    " SELECT false, * FROM target"
+    " UNION ALL SELECT true, f.rtype, f.id, f.version, f.last_updated, f.deleted, f.method, f.body::text, f.patient_id"
+    " FROM resource f WHERE f.patient_id = (SELECT patient_id FROM target) AND f.current AND NOT f.deleted"
+    " AND f.rtype IN ('Consent', 'CareTeam')"
+)
+
+
 class LocalFhirFacts:
     """ConsentService, TherapeuticLinkService and ExclusionService over the stored resources."""
 
@@ -173,16 +192,30 @@ class LocalFhirFacts:
         for patient_id in wanted:
             cache[patient_id] = PatientFacts()
         cur.execute(
-            "SELECT patient_id, rtype, id, body::text FROM resource WHERE patient_id = ANY(%s) AND current"
-            " AND NOT deleted AND rtype IN ('Consent', 'CareTeam')",
+            f"SELECT patient_id, rtype, id, body::text FROM resource WHERE patient_id = ANY(%s) AND {_FACT_ROWS}",
             (wanted,),
         )
         for patient_id, rtype, ident, body in cur.fetchall():
-            resource = orjson.loads(body)
-            if rtype == "Consent":
-                cache[patient_id].consents.append(resource)
-            else:
-                cache[patient_id].care_teams.append((ident, resource))
+            cache[patient_id].add(rtype, ident, orjson.loads(body))
+
+    def read_with_facts(self, cur: Cursor, rtype: str, rid: str) -> Stored | None:
+        """The current version of ``rtype/rid`` and, in the same statement, the access facts of
+        its patient (cached for the request): a read by a professional or a system costs one
+        round trip, not two. None when it is missing or deleted (the caller's own read then
+        says which)."""
+        cur.execute(_READ_WITH_FACTS, (rtype, rid))
+        rows = cur.fetchall()
+        target = next((row[1:] for row in rows if not row[0]), None)
+        if target is None or target[4]:
+            return None
+        stored = Stored(*target)
+        if stored.patient_id is not None and has_request_context():
+            cache = g.setdefault("fhirsrv_facts", {})
+            found = cache[stored.patient_id] = PatientFacts()
+            for row in rows:
+                if row[0]:
+                    found.add(row[1], row[2], orjson.loads(row[7]))
+        return stored
 
     def consent_active(self, cur: Cursor, patient_id: str, at: datetime) -> bool:
         return self.facts(cur, patient_id).consent_active(at)

@@ -30,15 +30,11 @@ class GuardedStore:
 
     def read(self, cur: Cursor, rtype: str, rid: str) -> Stored:
         require_scope(self._ctx, rtype, "r")
-        stored = self._store.read(cur, rtype, rid)
-        authorize_read(self._ctx, stored, cur)
-        return stored
+        return authorize_read(self._ctx, self._store.read(cur, rtype, rid), cur)
 
     def vread(self, cur: Cursor, rtype: str, rid: str, version: int) -> Stored:
         require_scope(self._ctx, rtype, "r")
-        stored = self._store.vread(cur, rtype, rid, version)
-        authorize_read(self._ctx, stored, cur)
-        return stored
+        return authorize_read(self._ctx, self._store.vread(cur, rtype, rid, version), cur)
 
     def find_current(self, cur: Cursor, rtype: str, rid: str) -> Stored | None:
         require_scope(self._ctx, rtype, "s")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ from ..rest.http import base_url, services
 from .clients import Client
 from .keys import ASSERTION_ALGORITHMS, KeyProblem
 from .scopes import narrow
+from .token_audit import audit_token_request
 
 _log = logging.getLogger("fhirsrv.security")
 
@@ -71,14 +73,19 @@ def _oauth_error(exc: OAuthError) -> Response:
 
 
 def token() -> Response:
+    """The token endpoint; every request, granted or refused, is audited once (ITI-71)."""
+    attempt: dict[str, Any] = {}
     try:
-        return _token()
+        response, issued = _token(attempt)
     except OAuthError as exc:
         _log.info("token request refused: %s (%s)", exc.error, exc.description)
+        audit_token_request(exc.status, attempt.get("client_id"), error=f"{exc.error}: {exc.description}")
         return _oauth_error(exc)
+    audit_token_request(response.status_code, attempt.get("client_id"), issued=issued)
+    return response
 
 
-def _token() -> Response:
+def _token(attempt: dict[str, Any]) -> tuple[Response, dict[str, Any]]:
     if request.authorization is not None:
         raise OAuthError("invalid_client", "client_secret_basic is not accepted: authenticate with a "
                          "private_key_jwt client assertion", 401)
@@ -91,22 +98,27 @@ def _token() -> Response:
     if not assertion:
         raise OAuthError("invalid_request", "client_assertion is missing")
     security = current_app.extensions["fhirsrv.security"]
-    client, claims = _verify_assertion(assertion, security.clients)
+    client, claims = _verify_assertion(assertion, security.clients, attempt)
     _remember_jti(client.client_id, claims)
     scope = narrow(form.get("scope", ""), client.scope)
     if not scope:
         raise OAuthError("invalid_scope", "none of the requested scopes is granted to this client")
+    jti = str(uuid.uuid4())
     access_token, lifetime = security.tokens.mint(
-        subject=client.client_id, scope=scope, client_id=client.client_id, role=client.role, nihdi=client.nihdi
+        subject=client.client_id, scope=scope, client_id=client.client_id, role=client.role, nihdi=client.nihdi,
+        jti=jti,
     )
     response = jsonify({"access_token": access_token, "token_type": "bearer", "expires_in": lifetime,
                         "scope": scope})
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
-    return response
+    return response, {"jti": jti, "scope": scope, "expires_in": lifetime}
 
 
-def _verify_assertion(assertion: str, clients: dict[str, Client]) -> tuple[Client, dict[str, Any]]:
+def _verify_assertion(assertion: str, clients: dict[str, Client],
+                      attempt: dict[str, Any]) -> tuple[Client, dict[str, Any]]:
+    """The registered client and the verified claims; ``attempt['client_id']`` is set as soon
+    as the assertion names a registered client, so a refusal is audited against it."""
     try:
         header = jwt.get_unverified_header(assertion)
         unverified = jwt.decode(assertion, options={"verify_signature": False})
@@ -120,6 +132,7 @@ def _verify_assertion(assertion: str, clients: dict[str, Client]) -> tuple[Clien
     client = clients.get(iss) if isinstance(iss, str) else None
     if client is None:
         raise OAuthError("invalid_client", "unknown client (iss)", 401)
+    attempt["client_id"] = client.client_id
     try:
         key = client.keys.find(header.get("kid"), algorithm)
     except KeyProblem:

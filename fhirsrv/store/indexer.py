@@ -346,7 +346,7 @@ class Indexer:
             rows = [(rid, index.rtype, *row) for rid, index in items for row in getattr(index, attribute)]
             if not rows:
                 continue
-            arrays = ", ".join(f"%s::{t}[]" for t in ("bigint", "text", "text", *types))
+            arrays = ", ".join(f"%b::{t}[]" for t in ("bigint", "text", "text", *types))
             parts.append(
                 f"i_{table} AS (INSERT INTO {table} (rid, rtype, param, {', '.join(columns)}) "
                 f"SELECT * FROM unnest({arrays}))"

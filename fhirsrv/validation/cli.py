@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 from fhirsrv import fhirjson
 
+from .given_resources import GivenResources
 from .outcome import Issue, operation_outcome
 from .profiles import ALIASES, UnknownProfile, resolve_profile
 from .validator import Validator, default_validator
@@ -77,13 +78,20 @@ def run(argv: list[str], *, validator: Validator | None = None, stdout: TextIO |
         return 2
     failed = False
     results: list[dict[str, Any]] = []
+    loaded: dict[str, Any] = {}
     for file in args.files:
         try:
-            resource = fhirjson.loads(Path(file).read_bytes())
-            issues = validator.issues(resource, profiles)
+            loaded[file] = fhirjson.loads(Path(file).read_bytes())
         except (OSError, fhirjson.JsonError) as exc:
-            resource = None
+            loaded[file] = exc
+    given = GivenResources([r for r in loaded.values() if not isinstance(r, Exception)])  # e.g. a Questionnaire
+    for file in args.files:
+        resource = loaded[file]
+        if isinstance(resource, Exception):
+            exc, resource = resource, None
             issues = [Issue("fatal", "structure" if isinstance(exc, fhirjson.JsonError) else "exception", "unreadable", f"Cannot read {file}: {exc}", "$this")]
+        else:
+            issues = validator.issues(resource, profiles, stored=given)
         failed = failed or any(i.is_error for i in issues)
         if args.format == "json":
             results.append({"file": file, "outcome": operation_outcome(issues)})

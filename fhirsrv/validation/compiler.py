@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .constraint_corrections import corrected
 from .invariants import NATIVE_KEYS
 from .model import (
     NOTHING,
@@ -89,7 +90,7 @@ def _elem(element: dict[str, Any], model_owner: StructureModel | None) -> Elem:
                 key=c.get("key", ""),
                 severity=c.get("severity", "error"),
                 human=c.get("human", ""),
-                expression=c["expression"],
+                expression=corrected(c.get("key", ""), c["expression"]),
                 source=c.get("source", ""),
             )
             for c in element.get("constraint", ())

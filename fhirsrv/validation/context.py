@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fhirsrv.terminology import ValueSetChecker
+from fhirsrv.terminology.content import StoredResources
 
 from . import fastpath
 from .compiler import CORE_PREFIX, CompileError, compile_structure
@@ -96,6 +97,7 @@ class Run:
     defs: Definitions
     checker: ValueSetChecker
     options: ValidationOptions = DEFAULT_OPTIONS
+    stored: StoredResources | None = None  # resources users stored (the server's store), by url
     resources: list[dict[str, Any]] = field(default_factory=list)
     bundles: list[BundleIndex] = field(default_factory=list)
     full_urls: list[str | None] = field(default_factory=list)

@@ -11,6 +11,7 @@ import threading
 from typing import Any
 
 from fhirsrv.terminology import ValueSetChecker
+from fhirsrv.terminology.content import StoredResources
 
 from .context import Definitions, Run
 from .options import DEFAULT_OPTIONS, ValidationOptions
@@ -29,10 +30,15 @@ class Validator:
         self.local_valuesets = LocalValueSets(registry)
         self.terminology = terminology
 
-    def issues(self, resource: Any, profiles: list[str] | None = None, *, terminology: ValueSetChecker | None = None) -> list[Issue]:
-        """All issues of ``resource`` against base R4, ``profiles`` and its ``meta.profile``."""
+    def issues(self, resource: Any, profiles: list[str] | None = None, *, terminology: ValueSetChecker | None = None,
+               stored: StoredResources | None = None) -> list[Issue]:
+        """All issues of ``resource`` against base R4, ``profiles`` and its ``meta.profile``.
+
+        ``stored`` finds resources users stored (the server's store), e.g. the Questionnaire
+        a QuestionnaireResponse answers when it is neither contained nor shipped.
+        """
         checker = terminology or self.terminology or self.local_valuesets
-        run = Run(self.definitions, checker, self.options)
+        run = Run(self.definitions, checker, options=self.options, stored=stored)
         out: list[Issue] = []
         path = resource.get("resourceType") if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str) else "$this"
         check_resource(run, resource, path, "Resource", out)
@@ -41,8 +47,9 @@ class Validator:
                 emit_profile(run, resource, path, url, out)
         return dedupe(out)
 
-    def validate(self, resource: Any, profiles: list[str] | None = None, *, terminology: ValueSetChecker | None = None) -> dict[str, Any]:
-        return operation_outcome(self.issues(resource, profiles, terminology=terminology))
+    def validate(self, resource: Any, profiles: list[str] | None = None, *, terminology: ValueSetChecker | None = None,
+                 stored: StoredResources | None = None) -> dict[str, Any]:
+        return operation_outcome(self.issues(resource, profiles, terminology=terminology, stored=stored))
 
 
 _default: Validator | None = None

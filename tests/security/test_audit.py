@@ -199,3 +199,34 @@ def test_one_refused_audit_event_does_not_block_the_others(secure_app, caplog):
     assert sorted(written) == ["a", "b"] and writer.healthy
     writer.submit([{"id": "alone", "poison": True}])  # alone in its batch, the database still answers
     assert writer.flush() and writer.healthy
+
+
+def test_a_search_over_two_patients_is_one_event_in_both_access_logs(api, world, tokens, audit_events, secure_app):
+    """One AuditEvent for the request, naming both patients; each patient finds it in their own
+    log (also the second-named one) and sees neither the other patient nor the query."""
+    first, second = world.patient(), world.patient()
+    tag = uuid.uuid4().hex
+    for pid in (first, second):
+        obs = observation(pid)
+        obs["identifier"] = [{"system": "urn:test:log", "value": tag}]
+        world.create(obs)
+    response = api.call("GET", "Observation", tokens.system("system/Observation.rs"),
+                        params={"identifier": f"urn:test:log|{tag}", "_sort": "_id"})
+    assert response.status_code == 200 and len(response.json()["entry"]) == 2
+    [event] = audit_events(response)
+    named = [e["what"]["reference"] for e in event["entity"] if e.get("role", {}).get("code") == "1"]
+    assert sorted(named) == sorted([f"Patient/{first}", f"Patient/{second}"])
+    assert event["meta"]["profile"] == [BALP + "Query"]  # BALP's PatientQuery is about one patient
+    for me, other in ((first, second), (second, first)):
+        token = tokens.patient(me, "patient/AuditEvent.rs")
+        log = api.call("GET", "AuditEvent", token, params={"patient": me, "_count": "200"})
+        assert log.status_code == 200, log.text
+        [seen] = [e["resource"] for e in log.json()["entry"] if e["resource"]["id"] == event["id"]]
+        refs = [e.get("what", {}).get("reference") for e in seen["entity"]]
+        assert f"Patient/{me}" in refs and f"Patient/{other}" not in refs
+        assert all("query" not in e for e in seen["entity"])  # the query named the other patient's data
+        assert other not in str(seen)
+        direct = api.call("GET", f"AuditEvent/{event['id']}", token)
+        assert direct.status_code == 200 and other not in direct.text
+    auditor = api.call("GET", f"AuditEvent/{event['id']}", tokens.system("system/AuditEvent.rs"))
+    assert second in auditor.text and first in auditor.text  # an auditing system sees the whole event

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
 import jwt
+import pytest
 import requests
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -109,3 +111,69 @@ def test_bad_requests(api, keys):
     response = _token_request(url, _assertion(keys.client, "ncp", url), scope="system/Medication.rs")
     assert response.status_code == 400 and response.json()["error"] == "invalid_scope"
     assert requests.post(url, data={"grant_type": "client_credentials"}, timeout=10).status_code == 400
+
+
+# -- every token request is audited once (IHE IUA ITI-71, BALP) ---------------------------------
+IUA_71 = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.IUA.71"
+
+
+def _token_events(conninfo, secure_app, marker: str) -> list[dict]:
+    """The ITI-71 AuditEvents whose recorded token request contains ``marker``."""
+    import base64
+    import json
+
+    import psycopg
+
+    assert secure_app.extensions["fhirsrv.security"].audit_writer.flush()
+    with psycopg.connect(conninfo) as conn:
+        rows = conn.execute("SELECT body::text FROM resource WHERE rtype = 'AuditEvent' AND current"
+                            " AND body::text LIKE '%ITI-71%'").fetchall()
+    events = [json.loads(r[0]) for r in rows]
+    return [e for e in events if any(marker in base64.b64decode(x.get("query", "")).decode()
+                                     for x in e["entity"])]
+
+
+def test_granted_token_request_is_audited_once(api, keys, conninfo, secure_app):
+    url = _token_url(api)
+    marker = f"marker-{uuid.uuid4().hex}"
+    assertion = _assertion(keys.client, "ncp", url)
+    response = _token_request(url, assertion, scope=f"system/Patient.rs {marker}")
+    assert response.status_code == 200, response.text
+    [event] = _token_events(conninfo, secure_app, marker)
+    assert event["meta"]["profile"] == [IUA_71] and event["outcome"] == "0"
+    assert event["type"]["code"] == "110114" and event["subtype"][0]["code"] == "ITI-71"
+    agents = {a["type"]["coding"][0]["code"]: a for a in event["agent"]}
+    assert agents["110150"]["who"]["identifier"]["value"] == "ncp" and agents["110150"]["requestor"] is True
+    assert "AuthzOauthService" in agents
+    issued = jwt.decode(response.json()["access_token"], options={"verify_signature": False})
+    [token_entity] = [e for e in event["entity"] if e["role"]["code"] == "13"]
+    assert token_entity["what"]["identifier"]["value"] == issued["jti"]
+    text = json.dumps(event)
+    assert assertion not in text and response.json()["access_token"] not in text  # never the secrets
+
+
+@pytest.mark.parametrize("case", ["replayed", "unknown-client", "bad-grant"])
+def test_refused_token_request_is_audited_once(api, keys, conninfo, secure_app, case):
+    url = _token_url(api)
+    marker = f"marker-{uuid.uuid4().hex}"
+    scope = f"system/Patient.rs {marker}"
+    if case == "replayed":
+        assertion = _assertion(keys.client, "ncp", url)
+        assert _token_request(url, assertion, scope="system/Patient.rs").status_code == 200
+        response, client, reason = _token_request(url, assertion, scope=scope), "ncp", "already used"
+    elif case == "unknown-client":
+        response = _token_request(url, _assertion(keys.stranger, "nobody", url), scope=scope)
+        client, reason = None, "unknown client"
+    else:
+        response = _token_request(url, _assertion(keys.client, "ncp", url), scope=scope, grant_type="password")
+        client, reason = None, "unsupported_grant_type"
+    assert response.status_code in (400, 401)
+    [event] = _token_events(conninfo, secure_app, marker)
+    assert event["outcome"] == "4" and "profile" not in event["meta"]  # IUA.71 describes a success
+    assert event["outcomeDesc"].startswith(f"HTTP {response.status_code}") and reason in event["outcomeDesc"]
+    [client_agent] = [a for a in event["agent"] if a["type"]["coding"][0]["code"] == "110150"]
+    if client is None:
+        assert client_agent["who"] == {"display": "unidentified client"}
+    else:
+        assert client_agent["who"]["identifier"]["value"] == client
+    assert all(e["role"]["code"] != "13" for e in event["entity"])  # no token was issued

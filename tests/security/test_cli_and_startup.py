@@ -55,3 +55,18 @@ def test_product_default_is_auth_on(monkeypatch):
 
     monkeypatch.delenv("FHIRSRV_AUTH", raising=False)
     assert Settings.from_env().auth_enabled
+
+
+def test_what_is_enforced_is_stated_at_start(secure_settings, conninfo, caplog):
+    """The start-up line and the CapabilityStatement name exactly the rules switched on."""
+    settings = secure_settings.with_(policy_rules=("role-ban", "sensitivity"), break_glass=False)
+    with caplog.at_level(logging.INFO, logger="fhirsrv.security"):
+        app = create_app(settings, conninfo=conninfo)
+    try:
+        [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("security: ")]
+        assert "patient-level rules enforced: role-ban, sensitivity;" in line
+        assert "break-the-glass disabled" in line and "consent" not in line
+        statement = app.test_client().get("/fhir/metadata").get_json()["rest"][0]["security"]["description"]
+        assert statement == line.removeprefix("security: ")
+    finally:
+        app.extensions["fhirsrv"].close()

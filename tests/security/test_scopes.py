@@ -70,3 +70,29 @@ def test_capability_statement_states_the_security(api):
     assert security["extension"][0]["extension"][0]["valueUri"].endswith("/auth/token")
     audit = next(r for r in statement["rest"][0]["resource"] if r["type"] == "AuditEvent")
     assert {i["code"] for i in audit["interaction"]} & {"create", "update", "delete"} == set()
+
+
+@pytest.mark.parametrize(("scope", "write_allowed"), [
+    ("patient/*.read", False), ("patient/Observation.read", False),  # SMART v1
+    ("patient/*.rs", False), ("patient/Observation.cruds", True),  # SMART v2
+    ("patient/*.write patient/*.read", True),  # v1
+])
+def test_patient_scopes_v1_and_v2(api, world, tokens, scope, write_allowed):
+    me = world.patient()
+    mine = world.create(observation(me))
+    token = tokens.patient(me, scope)
+    assert api.call("GET", f"Observation/{mine}", token).status_code == 200
+    created = api.call("POST", "Observation", token, json=observation(me))
+    assert created.status_code == (201 if write_allowed else 403), created.text
+
+
+@pytest.mark.parametrize("scope", ["user/Observation.read", "user/Observation.rs", "user/*.*"])
+def test_user_scopes_v1_and_v2(api, world, tokens, scope):
+    from .conftest import care_team, new_nihdi
+
+    pid, nihdi = world.patient(), new_nihdi()
+    world.create(care_team(pid, nihdi, "gmd", 3))
+    oid = world.create(observation(pid))
+    token = tokens.user("gp", nihdi, scope)
+    assert api.call("GET", f"Observation/{oid}", token).status_code == 200
+    assert api.call("GET", f"Patient/{pid}", token).status_code == (200 if scope == "user/*.*" else 403)

@@ -67,3 +67,17 @@ def test_missing_alias_package_is_a_clear_error(tmp_path, validator):
     if validator.registry.get("http://hl7.eu/fhir/eps/StructureDefinition/bundle-eu-eps") is None:
         assert run([file, "--profile", "eps"], validator=validator, stdout=out) == 2
         assert "not loaded" in out.getvalue()
+
+
+def test_a_response_is_checked_against_a_questionnaire_given_in_another_file(tmp_path, validator):
+    url = "https://fhirsrv.test/Questionnaire/cli"
+    q = _write(tmp_path, "q.json", {"resourceType": "Questionnaire", "url": url, "status": "active",
+                                    "item": [{"linkId": "age", "type": "integer"}]})
+    qr = _write(tmp_path, "qr.json", {"resourceType": "QuestionnaireResponse", "questionnaire": url, "status": "completed",
+                                      "item": [{"linkId": "age", "answer": [{"valueString": "ten"}]}]})
+    out = io.StringIO()
+    assert run([qr, q], validator=validator, stdout=out) == 1
+    assert "QuestionnaireResponse.item[0].answer[0].valueString  (questionnaire-answer-type)" in out.getvalue()
+    alone = io.StringIO()
+    assert run([qr], validator=validator, stdout=alone) == 0  # without it: a warning, not an error
+    assert "questionnaire-not-found" in alone.getvalue()
