@@ -17,6 +17,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -32,9 +33,29 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class RunningServer:
+    base: str  # the FHIR base URL
+    pid: int  # the gunicorn master (``fhirsrv serve``); its workers are its children
+    data_dir: Path
+
+    @property
+    def postmaster_pid(self) -> int | None:
+        return EmbeddedPostgres(self.data_dir / "pgdata").postmaster_pid()
+
+
 @contextmanager
 def running_server(*, workers: int = 2, env: dict[str, str] | None = None, data_dir: Path | None = None) -> Iterator[str]:
     """``fhirsrv serve`` (gunicorn) on a free loopback port with its own embedded Postgres."""
+    with started_server(workers=workers, env=env, data_dir=data_dir) as server:
+        yield server.base
+
+
+@contextmanager
+def started_server(*, workers: int = 2, env: dict[str, str] | None = None,
+                   data_dir: Path | None = None) -> Iterator[RunningServer]:
+    """Like :func:`running_server`, with the process ids (for CPU accounting). A given
+    ``data_dir`` is kept (and reused by the next run); a temporary one is deleted."""
     own_dir = data_dir is None
     if data_dir is None:
         (PROJECT / ".fhirsrv").mkdir(exist_ok=True)
@@ -59,7 +80,7 @@ def running_server(*, workers: int = 2, env: dict[str, str] | None = None, data_
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise RuntimeError("the server did not start")
             time.sleep(0.3)
-        yield base
+        yield RunningServer(base, proc.pid, data_dir)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)

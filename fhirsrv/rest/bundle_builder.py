@@ -53,8 +53,10 @@ def history_entry(base: str, stored: Stored) -> dict[str, Any]:
     return entry
 
 
-def page_links(url: str, params: dict[str, str], offset: int, count: int, total: int) -> list[tuple[str, str]]:
-    """self/first/previous/next/last links for offset paging."""
+def page_links(url: str, params: dict[str, str], offset: int, count: int, total: int | None,
+               *, more: bool | None = None) -> list[tuple[str, str]]:
+    """self/first/previous/next/last links for offset paging (``last`` only with a known total;
+    ``more``: whether a next page exists, when the total is not known)."""
 
     def link(at: int) -> str:
         query = {**params, "_count": str(count), "_offset": str(at)}
@@ -63,8 +65,8 @@ def page_links(url: str, params: dict[str, str], offset: int, count: int, total:
     links = [("self", link(offset)), ("first", link(0))]
     if offset > 0:
         links.append(("previous", link(max(0, offset - count))))
-    if offset + count < total:
+    if (more if more is not None else total is not None and offset + count < total):
         links.append(("next", link(offset + count)))
-    if total > 0:
+    if total is not None and total > 0:
         links.append(("last", link(((total - 1) // count) * count)))
     return links

@@ -6,6 +6,7 @@ from flask import Response, request
 
 from .. import security
 from ..documents.rest import create_document, is_document
+from ..store.condition_locks import lock_conditions
 from .checks import known_type, validate_for_write
 from .conditional import single_match
 from .http import check_accept, read_resource_body, services, write_response
@@ -23,6 +24,9 @@ def create(rtype: str) -> Response:
     with svc.transaction() as cur:
         security.authorize_write(security.current(), rtype, resource, cur)
         if condition:
+            # the lock a transaction's ifNoneExist takes: two identical conditional creates
+            # at once give one resource, whichever path (REST or Bundle) each comes by
+            lock_conditions(cur, [(rtype, condition.lstrip("?"))])
             existing = single_match(cur, rtype, condition, what="If-None-Exist")
             if existing is not None:
                 stored = svc.store.read(cur, rtype, existing)

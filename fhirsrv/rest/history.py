@@ -12,7 +12,8 @@ from .bundle_builder import bundle, history_entry, page_links
 from .checks import known_type
 from .http import base_url, check_accept, fhir_response, services
 
-HISTORY_PARAMS = {"_count", "_since", "_at", "_offset", "_format", "_list"}
+HISTORY_PARAMS = {"_count", "_since", "_at", "_offset", "_format", "_list", "_total"}
+TOTAL_MODES = {"none", "estimate", "accurate"}
 
 
 def _instant(name: str) -> datetime | None:
@@ -46,10 +47,17 @@ def _history(rtype: str | None, rid: str | None, path: str) -> Response:
     settings = services().settings
     count = max(1, _int_param("_count", settings.default_page_size, settings.max_page_size))
     offset = _int_param("_offset", 0, 10**9)
+    total_mode = request.args.get("_total")
+    if total_mode is not None and total_mode not in TOTAL_MODES:
+        raise FhirError(f"_total={total_mode} is not one of {sorted(TOTAL_MODES)}", code="value", expression="_total")
+    # A resource's own history is short: always counted. A type's or the system's is counted
+    # only with _total=accurate (or when the page reaches its end, where the count is free).
+    counting = rid is not None or total_mode == "accurate"
     svc = services()
     with svc.transaction() as cur:
-        versions, total = svc.store.history(
-            cur, rtype=rtype, rid=rid, since=_instant("_since"), at=_instant("_at"), count=count, offset=offset
+        versions, total, more = svc.store.history(
+            cur, rtype=rtype, rid=rid, since=_instant("_since"), at=_instant("_at"), count=count, offset=offset,
+            total=counting,
         )
         versions = security.filter_visible(security.current(), versions, cur)
     if rid is not None and total == 0:
@@ -58,7 +66,9 @@ def _history(rtype: str | None, rid: str | None, path: str) -> Response:
         raise NotFound(f"{rtype}/{rid} is not known to this server")
     base = base_url()
     params = {k: v for k, v in request.args.items() if k not in {"_count", "_offset"}}
-    links = page_links(f"{base}{path}", params, offset, count, total)
+    links = page_links(f"{base}{path}", params, offset, count, total, more=more)
+    if total_mode == "none":
+        total = None
     return fhir_response(bundle("history", [history_entry(base, v) for v in versions], total=total, links=links))
 
 

@@ -71,6 +71,11 @@ class _Compiler:
         self.resource_types = resource_types
         self.choice_types = choice_types
         self.root_type = root_type  # when known, branches rooted at other types compile to NEVER
+        # The top-level keys of the root resource the expression can read (None: unknown, e.g.
+        # ``%resource`` or a function right after the type); see :func:`compile_with_keys`.
+        self.root_keys: set[str] | None = set()
+        self._criterion_depth = 0  # inside where(…): paths start at the focus, not the root
+        self._anchored = False  # the primary just compiled was the root type itself
 
     # -- token helpers -------------------------------------------------------------------
     def peek(self, offset: int = 0) -> tuple[str, str] | None:
@@ -123,6 +128,9 @@ class _Compiler:
 
     def path(self) -> Eval:
         steps: list[Eval] = [self.primary()]
+        if self._anchored:
+            self._anchored = False
+            self._note_root_key()
         while True:
             if self.at("."):
                 self.take(".")
@@ -148,6 +156,21 @@ class _Compiler:
 
         return run
 
+    def _note_root_key(self) -> None:
+        """After ``Type``: record the member read next (``Type.name``), or give up."""
+        member, after = self.peek(1), self.peek(2)
+        if self.at(".") and member is not None and member[0] == "id" and (after is None or after[1] != "("):
+            if self.root_keys is not None:
+                name = member[1]
+                self.root_keys.add(name)
+                self.root_keys.update(name + suffix for suffix in self.choice_types.get(name, ()))
+        else:
+            self.root_keys = None
+
+    def _unknown_root(self) -> None:
+        if self._criterion_depth == 0:
+            self.root_keys = None
+
     def primary(self) -> Eval:
         token = self.peek()
         if token is None:
@@ -161,19 +184,25 @@ class _Compiler:
             self.take()
             if token[1] != "%resource":
                 raise Unsupported(token[1])
+            self._unknown_root()
             return lambda focus, root: [(root, root.get("resourceType"))]
         if token[0] == "id" and token[1][0].isupper() and (self.peek(1) or ("", ""))[1] != "(":
             self.take()
             name = token[1]
+            self._anchored = self._criterion_depth == 0
             if name in {"Resource", "DomainResource"}:
                 return lambda focus, root: [(n[0], n[1]) for n in focus if isinstance(n[0], dict)]
             if name not in self.resource_types:
                 raise Unsupported(f"unknown root {name}")
             if self.root_type is not None and name != self.root_type:
+                self._anchored = False  # pruned: reads nothing
                 return NEVER
             if self.root_type is not None:
                 return lambda focus, root: focus
+            self._unknown_root()  # any type's resource: the keys are not known
+            self._anchored = False
             return lambda focus, root, t=name: [n for n in focus if isinstance(n[0], dict) and n[0].get("resourceType") == t]
+        self._unknown_root()
         return self.member_or_call()
 
     def member_or_call(self) -> Eval:
@@ -206,7 +235,9 @@ class _Compiler:
 
     def criterion(self) -> Callable[[list[Node], dict], bool]:
         """The argument of ``where()``: a path, optionally ``= 'literal'`` or ``is Type``."""
+        self._criterion_depth += 1
         left = self.as_expr()
+        self._criterion_depth -= 1
         if self.at("="):
             self.take("=")
             literal = _literal(self.take()[1])
@@ -286,6 +317,23 @@ def _reference_type(value: Any) -> str | None:
             return parts[-2]
     type_name = value.get("type")
     return type_name if isinstance(type_name, str) else None
+
+
+def compile_with_keys(
+    text: str, resource_types: frozenset[str], choice_types: dict[str, tuple[str, ...]], root_type: str | None,
+) -> tuple[Callable[[Any, dict], list[Node]], frozenset[str] | None]:
+    """:func:`compile_expression` for ``root_type`` resources, with the top-level keys of the
+    resource the expression reads (None when not known): a resource that has none of them
+    gives no nodes, so the indexer need not evaluate it — most of a type's ~40 search
+    parameters name elements a given resource does not have."""
+    compiler = _Compiler(text, resource_types, choice_types, root_type)
+    evaluate = compiler.compile()
+    keys = None if compiler.root_keys is None or root_type is None else frozenset(compiler.root_keys)
+
+    def run(context: Any, root: dict) -> list[Node]:
+        return evaluate([(context, None)], root)
+
+    return run, keys
 
 
 def compile_expression(

@@ -14,12 +14,15 @@ plain rows), so a composite search joins components of the *same* instance.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from fhirsrv.conformance.r4 import CORE_DIR_NAME, R4Model, SearchParamDef
 
@@ -222,6 +225,7 @@ class _Plan:
     evaluate: Evaluator
     components: tuple[tuple[str, Evaluator], ...] = ()  # (component param type, relative evaluator)
     targets: tuple[str, ...] = ()  # reference target types
+    keys: frozenset[str] | None = None  # top-level keys it reads (None: unknown): absent, no rows
 
 
 class Indexer:
@@ -231,20 +235,24 @@ class Indexer:
         self.model = model
         self._choice_types = fhirpath_mini.choice_types_from(_all_structure_definitions(model, profiles_dir))
         self._plans: dict[str, list[_Plan]] = {}
-        self._compiled: dict[tuple[str, str | None], Evaluator] = {}
+        self._compiled: dict[tuple[str, str | None], tuple[Evaluator, frozenset[str] | None]] = {}
 
     # -- compilation ----------------------------------------------------------------------------
     def compile(self, expression: str, root_type: str | None = None) -> Evaluator:
         """The evaluator for one expression (specialised for ``root_type`` resources): the
         fast subset, else fhirpathpy (compiled once)."""
+        return self._compile_keyed(expression, root_type)[0]
+
+    def _compile_keyed(self, expression: str, root_type: str | None) -> tuple[Evaluator, frozenset[str] | None]:
+        """The evaluator and the top-level keys of a ``root_type`` resource it reads (None: not known)."""
         found = self._compiled.get((expression, root_type))
         if found is None:
             try:
-                found = fhirpath_mini.compile_expression(
+                found = fhirpath_mini.compile_with_keys(
                     expression, self.model.resource_types, self._choice_types, root_type
                 )
             except fhirpath_mini.Unsupported:
-                found = _fhirpathpy_evaluator(expression)
+                found = (_fhirpathpy_evaluator(expression), None)
             self._compiled[(expression, root_type)] = found
         return found
 
@@ -258,8 +266,8 @@ class Indexer:
                 components: tuple[tuple[str, Evaluator], ...] = ()
                 if param.type == "composite":
                     components = tuple(self._component(param, url, expr) for url, expr in param.components)
-                evaluate = self.compile(param.expression, rtype)
-                plans.append(_Plan(code, param.type, evaluate, components, param.targets))
+                evaluate, keys = self._compile_keyed(param.expression, rtype)
+                plans.append(_Plan(code, param.type, evaluate, components, param.targets, keys))
             self._plans[rtype] = plans
         return plans
 
@@ -279,10 +287,14 @@ class Indexer:
         """
         index = ResourceIndex(rtype=rtype)
         for plan in self.plans(rtype):
+            if plan.keys is not None and plan.keys.isdisjoint(resource):
+                continue  # reads only elements this resource does not have
             try:
                 nodes = plan.evaluate(resource, resource)
             except Exception:  # an exotic expression on odd data must not block a write
                 _log.exception("search parameter %s.%s could not be evaluated", rtype, plan.code)
+                continue
+            if not nodes:
                 continue
             if plan.type == "composite":
                 for grp, node in enumerate(nodes, start=1):
@@ -326,39 +338,66 @@ class Indexer:
         """Store the index rows of ``rid`` (in the caller's transaction); see :meth:`write_many`."""
         self.write_many(cur, [(rid, index)], replace=replace)
 
-    def write_many(self, cur: Any, items: list[tuple[int, ResourceIndex]], *, replace: bool = True) -> None:
+    def write_many(self, cur: Any, items: list[tuple[int, ResourceIndex]], *,
+                   replace: bool | Collection[int] = True) -> None:
         """Store the index rows of several resources in one statement (one round trip).
 
-        A data-modifying CTE per table deletes the old rows (skipped with ``replace=False``,
-        for resources created in this transaction), another inserts the new ones from column
-        arrays (``unnest``). A transaction Bundle can index all its entries at once.
+        ``replace``: delete the old rows of every item first (True), of none (False: resources
+        created in this transaction have none), or of the given rids only. A transaction
+        Bundle indexes all its entries at once.
+
+        The rows travel as one JSON text per table, unpacked by Postgres
+        (``jsonb_array_elements``), and there are few statement texts, so psycopg prepares
+        them after a few uses: measured on a 16-entry transaction (192 rows), 0.5 ms of
+        Python and 2 ms of Postgres CPU, against 7 + 7 ms for a statement per resource with
+        psycopg-dumped column arrays.
         """
         if not items:
             return
-        parts: list[str] = []
-        params: list[Any] = []
-        if replace:
-            rids = [rid for rid, _ in items]
-            for table in INDEX_TABLES:
-                parts.append(f"d_{table} AS (DELETE FROM {table} WHERE rid = ANY(%s::bigint[]))")
-                params.append(rids)
-        for attribute, (table, columns, types) in TABLE_COLUMNS.items():
+        if replace is True:
+            replaced = [rid for rid, _ in items]
+        elif replace is False:
+            replaced = []
+        else:
+            replaced = list(replace)
+        filled: list[str] = []
+        params: list[Any] = [replaced] * len(INDEX_TABLES) if replaced else []
+        for attribute in TABLE_COLUMNS:
             rows = [(rid, index.rtype, *row) for rid, index in items for row in getattr(index, attribute)]
-            if not rows:
-                continue
-            arrays = ", ".join(f"%b::{t}[]" for t in ("bigint", "text", "text", *types))
-            parts.append(
-                f"i_{table} AS (INSERT INTO {table} (rid, rtype, param, {', '.join(columns)}) "
-                f"SELECT * FROM unnest({arrays}))"
-            )
-            params.extend(list(column) for column in zip(*rows, strict=True))
-        if parts:
-            cur.execute("WITH " + ", ".join(parts) + " SELECT 1", params)
+            if rows:
+                filled.append(attribute)
+                params.append(orjson.dumps(rows, default=_json_value).decode())
+        if params:
+            cur.execute(_write_sql(bool(replaced), tuple(filled)), params)
 
     def remove(self, cur: Any, rid: int) -> None:
         """Delete every index row of ``rid`` (a deleted resource is not searchable)."""
         parts = [f"d_{table} AS (DELETE FROM {table} WHERE rid = %s)" for table in INDEX_TABLES]
         cur.execute("WITH " + ", ".join(parts) + " SELECT 1", [rid] * len(INDEX_TABLES))
+
+
+def _json_value(value: Any) -> Any:
+    """orjson has no Decimal: numbers travel as their text (``Infinity`` too), cast back by SQL."""
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot put {type(value).__name__} in an index row")
+
+
+@lru_cache(maxsize=128)
+def _write_sql(replace: bool, attributes: tuple[str, ...]) -> str:
+    """One statement: delete the old rows of the replaced rids (a bigint array per table) and
+    insert the new ones (a JSON array of row arrays per table that has rows). A statement's
+    DELETE does not see its own INSERT, so replacing is safe. The texts are few (which tables
+    a type fills), so psycopg prepares each after a few uses."""
+    parts = [f"d_{table} AS (DELETE FROM {table} WHERE rid = ANY(%s::bigint[]))" for table in INDEX_TABLES] if replace else []
+    for attribute in attributes:
+        table, columns, types = TABLE_COLUMNS[attribute]
+        casts = ", ".join(f"(r->>{n + 3})::{sql_type}" for n, sql_type in enumerate(types))
+        parts.append(
+            f"i_{table} AS (INSERT INTO {table} (rid, rtype, param, {', '.join(columns)}) "
+            f"SELECT (r->>0)::bigint, r->>1, r->>2, {casts} FROM jsonb_array_elements(%s::jsonb) r)"
+        )
+    return "WITH " + ", ".join(parts) + " SELECT 1"
 
 
 _CONVERTERS: dict[str, tuple[str, Callable[[Any, str | None], Iterable]]] = {

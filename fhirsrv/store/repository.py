@@ -13,7 +13,7 @@ model, no float, no re-ordering in between.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -30,7 +30,26 @@ class IndexLike(Protocol):
 class IndexerLike(Protocol):
     def extract(self, rtype: str, resource: dict[str, Any]) -> IndexLike: ...
     def write(self, cur: Cursor, rid: int, index: IndexLike, *, replace: bool = True) -> None: ...
+    def write_many(self, cur: Cursor, items: list[tuple[int, Any]], *, replace: Any = True) -> None: ...
     def remove(self, cur: Cursor, rid: int) -> None: ...
+
+
+@dataclass
+class IndexBatch:
+    """Index rows of several writes, stored together by :meth:`ResourceStore.write_index_batch`.
+
+    A transaction Bundle passes one to each create/update, so the index rows of all its
+    entries go to Postgres in one statement instead of one per entry. Only the search engine
+    reads the index: whoever searches in between must write the batch first.
+    """
+
+    items: list[tuple[int, Any]] = field(default_factory=list)  # (surrogate key, index rows)
+    replaced: list[int] = field(default_factory=list)  # surrogate keys whose old rows go
+
+    def add(self, rid: int, index: Any, *, replace: bool) -> None:
+        self.items.append((rid, index))
+        if replace:
+            self.replaced.append(rid)
 
 
 @dataclass(frozen=True)
@@ -146,6 +165,7 @@ class ResourceStore:
         method: str,
         moment: datetime,
         new_surrogate: int | None = None,
+        index_batch: IndexBatch | None = None,
     ) -> tuple[Stored, dict[str, Any] | None]:
         body_text: str | None = None
         patient_id: str | None = None
@@ -169,7 +189,9 @@ class ResourceStore:
             " VALUES (%s, %s, %s, %s, true, %s, %s, %s, %s, %s)",
             (rtype, rid, version, surrogate, resource is None, moment, method, patient_id, body_text),
         )
-        if index is not None:
+        if index is not None and index_batch is not None:
+            index_batch.add(surrogate, index, replace=not new)
+        elif index is not None:
             self.indexer.write(cur, surrogate, index, replace=not new)  # a new resource has no old rows
         else:
             self.indexer.remove(cur, surrogate)
@@ -185,6 +207,7 @@ class ResourceStore:
         moment: datetime | None = None,
         rid: str | None = None,
         surrogate: int | None = None,
+        index_batch: IndexBatch | None = None,
     ) -> tuple[Stored, dict[str, Any]]:
         """Store a new resource under a fresh server id (version 1).
 
@@ -192,12 +215,20 @@ class ResourceStore:
         every new id before storing anything, since its resources reference each other.
         ``surrogate`` comes from :meth:`allocate_surrogates`: with it, a create reads nothing
         back, so a transaction can send its creates pipelined, without a round trip each.
+        With ``index_batch`` the index rows wait in it (see :class:`IndexBatch`).
         """
         stored, body = self._insert(
-            cur, rtype, rid or new_id(), 1, None, resource, "POST", moment or now(), new_surrogate=surrogate
+            cur, rtype, rid or new_id(), 1, None, resource, "POST", moment or now(), new_surrogate=surrogate,
+            index_batch=index_batch,
         )
         assert body is not None
         return stored, body
+
+    def write_index_batch(self, cur: Cursor, batch: IndexBatch) -> None:
+        """Store the index rows collected in ``batch`` (one statement) and empty it."""
+        if batch.items:
+            self.indexer.write_many(cur, batch.items, replace=batch.replaced)
+        batch.items, batch.replaced = [], []
 
     @staticmethod
     def allocate_surrogates(cur: Cursor, count: int) -> list[int]:
@@ -214,8 +245,10 @@ class ResourceStore:
         *,
         if_match: int | None = None,
         moment: datetime | None = None,
+        index_batch: IndexBatch | None = None,
     ) -> tuple[Stored, dict[str, Any], bool]:
-        """Store a new version (or the first one: update-as-create). Returns (stored, body, created)."""
+        """Store a new version (or the first one: update-as-create). Returns (stored, body, created).
+        With ``index_batch`` the index rows wait in it (see :class:`IndexBatch`)."""
         self._lock(cur, rtype, rid)
         current = self._current(cur, rtype, rid)
         if if_match is not None and (current is None or current[0] != if_match or current[2]):
@@ -227,7 +260,8 @@ class ResourceStore:
         version = 1 if current is None else current[0] + 1
         surrogate = None if current is None else current[1]
         created = current is None or current[2]
-        stored, body = self._insert(cur, rtype, rid, version, surrogate, resource, "PUT", moment or now())
+        stored, body = self._insert(cur, rtype, rid, version, surrogate, resource, "PUT", moment or now(),
+                                    index_batch=index_batch)
         assert body is not None
         return stored, body, created
 
@@ -284,8 +318,13 @@ class ResourceStore:
         at: datetime | None = None,
         count: int = 20,
         offset: int = 0,
-    ) -> tuple[list[Stored], int]:
-        """Versions newest first, with the total count of matching versions."""
+        total: bool = True,
+    ) -> tuple[list[Stored], int | None, bool]:
+        """Versions newest first: (page, total count of matching versions, more after this page?).
+
+        With ``total=False`` the count is given only when it comes free (this page reaches the
+        end), else None: counting a system's or a type's whole history scans every version.
+        """
         where: list[str] = []
         args: list[Any] = []
         if rtype is not None:
@@ -301,13 +340,19 @@ class ResourceStore:
             where.append("last_updated <= %s")
             args.append(at)
         clause = (" WHERE " + " AND ".join(where)) if where else ""
-        cur.execute("SELECT count(*) FROM resource" + clause, args)
-        total = cur.fetchone()[0]
+        counted: int | None = None
+        if total:
+            cur.execute("SELECT count(*) FROM resource" + clause, args)
+            counted = cur.fetchone()[0]
         cur.execute(
             _SELECT + clause + " ORDER BY last_updated DESC, rtype, id, version DESC LIMIT %s OFFSET %s",
-            [*args, count, offset],
+            [*args, count + 1, offset],
         )
-        return [_row(r) for r in cur.fetchall()], total
+        rows = cur.fetchall()
+        more = len(rows) > count
+        if counted is None and not more and (rows or offset == 0):
+            counted = offset + len(rows)
+        return [_row(r) for r in rows[:count]], counted, more
 
     def exists(self, cur: Cursor, rtype: str, rid: str) -> bool:
         cur.execute("SELECT 1 FROM resource WHERE rtype = %s AND id = %s AND current AND NOT deleted", (rtype, rid))

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 MIN_TIME = datetime(1, 1, 1, tzinfo=UTC)
 MAX_TIME = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
@@ -26,6 +27,8 @@ _DATE = re.compile(
 
 def normalize_string(text: str) -> str:
     """Case-fold, drop accents (combining marks after NFKD) and collapse white space."""
+    if text.isascii():  # NFKD leaves ASCII as it is and it has no combining marks
+        return " ".join(text.casefold().split())
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.casefold().split())
@@ -40,7 +43,15 @@ def _add_months(moment: datetime, months: int) -> datetime:
 
 
 def parse_date_range(text: str) -> tuple[datetime, datetime] | None:
-    """``[low, high)`` in UTC for a FHIR date, dateTime or instant; None if malformed."""
+    """``[low, high)`` in UTC for a FHIR date, dateTime or instant; None if malformed.
+
+    Cached: the same dates recur across the resources of a Bundle and between writes (the
+    indexer parses every date of every written resource)."""
+    return _parse_date_range(text) if isinstance(text, str) else None
+
+
+@lru_cache(maxsize=4096)
+def _parse_date_range(text: str) -> tuple[datetime, datetime] | None:
     match = _DATE.match(text.strip()) if isinstance(text, str) else None
     if not match:
         return None

@@ -27,7 +27,6 @@ fullUrls are for). PATCH is not supported (the server has no PATCH).
 from __future__ import annotations
 
 import logging
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,7 +42,8 @@ from ..conformance.r4 import R4Model
 from ..errors import Conflict, FhirError, PreconditionFailed, operation_outcome
 from .bundle_entries import PROCESSING_ORDER, EntryRequest, check_bundle, condition_key, parse_entry
 from .bundle_refs import EntryError, ReferenceRewriter, check_conditional
-from .repository import ResourceStore, Stored, format_instant, new_id, now
+from .condition_locks import lock_conditions
+from .repository import IndexBatch, ResourceStore, Stored, format_instant, new_id, now
 
 _log = logging.getLogger("fhirsrv.transaction")
 # (resource) -> None, raising FhirError (422) when the resource may not be stored.
@@ -52,16 +52,6 @@ Validate = Callable[[dict[str, Any]], None]
 # validates against the document's profile, stores it as received and decomposes it.
 IngestDocument = Callable[[Cursor, dict[str, Any]], tuple[Stored, bool]]
 PREFER_RETURN = ("minimal", "representation", "operationoutcome")
-# Advisory locks of conditional creates: (class, bucket) pairs, apart from the repository's
-# per-resource locks (single bigint keys).
-CONDITION_LOCK_CLASS = 0x46484952  # "FHIR"
-CONDITION_LOCK_BUCKETS = 256
-
-
-def condition_bucket(rtype: str, query: str) -> int:
-    """A stable bucket for search criteria (crc32: the same in every process, unlike hash())."""
-    return zlib.crc32(condition_key(rtype, query).encode()) % CONDITION_LOCK_BUCKETS
-
 
 @dataclass
 class BundleContext:
@@ -205,6 +195,8 @@ class _Plan:
         self.twins: dict[int, int] = {}  # entry index -> earlier POST with the same ifNoneExist
         self.conditional_refs: dict[tuple[str, str], str] = {}
         self.results: dict[int, EntryResult] = {}
+        # index rows of the writes, stored in one statement (before any search, and at the end)
+        self.index_batch = IndexBatch()
 
     def run(self) -> list[EntryResult]:
         by_method: dict[int, list[EntryRequest]] = {}
@@ -231,6 +223,7 @@ class _Plan:
             for request in posts + puts:
                 with _located(request):
                     self._write(request, rewriter)
+            self.ctx.store.write_index_batch(self.cur, self.index_batch)
         for request in gets:
             with _located(request):
                 self._get(request)
@@ -239,16 +232,8 @@ class _Plan:
     # identities ------------------------------------------------------------------------------
     def _lock_conditions(self, posts: list[EntryRequest]) -> None:
         """Serialise concurrent conditional creates with the same criteria (else both would
-        find nothing and create twice). Locks are held to the end of the database transaction,
-        so criteria are hashed into :data:`CONDITION_LOCK_BUCKETS` buckets (a batch of
-        thousands of conditional creates must not exhaust Postgres' lock table) and taken in
-        order, so two Bundles cannot deadlock on them."""
-        buckets = sorted({condition_bucket(r.rtype, r.if_none_exist) for r in posts if r.if_none_exist})
-        if buckets:
-            self.cur.execute(
-                "SELECT pg_advisory_xact_lock(%s, b) FROM unnest(%s::int[]) AS b ORDER BY b",
-                (CONDITION_LOCK_CLASS, buckets),
-            )
+        find nothing and create twice): the locks REST ``If-None-Exist`` takes too."""
+        lock_conditions(self.cur, [(r.rtype, r.if_none_exist) for r in posts if r.if_none_exist])
 
     def _identify_post(self, request: EntryRequest) -> None:
         if request.if_none_exist:
@@ -340,6 +325,7 @@ class _Plan:
     def _find(self, rtype: str, query: str, expression: str) -> list[str]:
         """The search engine's matches; its complaints (unknown parameter …) point at the
         criteria in the Bundle (``Bundle.entry[2].request.ifNoneExist``)."""
+        self.ctx.store.write_index_batch(self.cur, self.index_batch)  # the search sees earlier entries
         try:
             return self.ctx.find_ids(self.cur, rtype, query)
         except EntryError:
@@ -394,12 +380,12 @@ class _Plan:
         store = self.ctx.store
         if request.index in self.fresh:
             stored, _ = store.create(self.cur, request.rtype, resource, moment=self.moment, rid=rid,
-                                     surrogate=self.surrogates[request.index])
+                                     surrogate=self.surrogates[request.index], index_batch=self.index_batch)
             created = True
         else:
             try:
-                stored, _, created = store.update(self.cur, request.rtype, rid, resource,
-                                                  if_match=request.if_match, moment=self.moment)
+                stored, _, created = store.update(self.cur, request.rtype, rid, resource, if_match=request.if_match,
+                                                  moment=self.moment, index_batch=self.index_batch)
             except PreconditionFailed as exc:
                 raise EntryError(f"{request.label}: {exc}", status=412, code="conflict",
                                  expression=f"{request.at}.request.ifMatch") from None

@@ -59,6 +59,7 @@ SEARCH_COMMON = [
     SUMMARY, ELEMENTS, _query("_total", "none | estimate | accurate"), FORMAT,
 ]
 HISTORY = [COUNT, _query("_since", "Only versions changed after this instant"),
+           _query("_total", "accurate: count every matching version (type and system history are not counted by default)"),
            _query("_at", "Only versions current at this time"), FORMAT]
 RESOURCE_BODY = {"required": True, "content": {FHIR_JSON: {"schema": RESOURCE_REF}}}
 ERRORS = {

@@ -40,5 +40,5 @@ def post_document(fhir):
 
 def count(fhir, rtype: str) -> int:
     """Versions of ``rtype`` stored so far (type history total): any write shows up here."""
-    return fhir.get(f"{rtype}/_history", params={"_count": 1}).json()["total"]
+    return fhir.get(f"{rtype}/_history", params={"_count": 1, "_total": "accurate"}).json()["total"]
 

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
+
+from fhirsrv.store.condition_locks import CONDITION_LOCK_CLASS, condition_bucket
 
 
 def _patient(mrn: str, gender: str = "female", rid: str | None = None) -> str:
@@ -54,3 +60,65 @@ def test_conditional_delete(fhir):
     assert fhir.get(f"Patient/{rid}").status_code == 410
     nothing = fhir.delete(f"Patient?identifier={mrn}")
     assert nothing.status_code == 200
+
+
+def _waiting_for_condition_locks(conninfo: str) -> int:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = %s",
+            (CONDITION_LOCK_CLASS,),
+        ).fetchone()[0]
+
+
+def _blocked_condition_creates(fhir, conninfo: str, posts: list) -> list:
+    """Run ``posts`` (callables) in threads while the condition lock bucket is held by another
+    transaction; once all of them wait for it, release it and return their answers."""
+    with psycopg.connect(conninfo) as holder:
+        holder.execute("SELECT pg_advisory_xact_lock(%s, %s)", (CONDITION_LOCK_CLASS, posts[0][1]))
+        with ThreadPoolExecutor(max_workers=len(posts)) as pool:
+            futures = [pool.submit(post) for post, _ in posts]
+            deadline = time.monotonic() + 20
+            while _waiting_for_condition_locks(conninfo) < len(posts):
+                assert time.monotonic() < deadline, "the conditional creates did not wait for the condition lock"
+                assert not any(f.done() for f in futures), [f.result().status_code for f in futures if f.done()]
+                time.sleep(0.05)
+            holder.rollback()  # releases the lock: the creates go on, one after the other
+            return [f.result(timeout=30) for f in futures]
+
+
+def test_concurrent_identical_conditional_creates_give_one_resource(fhir, conninfo):
+    mrn = uuid.uuid4().hex
+    criteria = f"identifier=https://example.org/mrn|{mrn}"
+    bucket = condition_bucket("Patient", criteria)
+
+    def post():
+        return fhir.post("Patient", data=_patient(mrn), headers={"If-None-Exist": criteria})
+
+    answers = _blocked_condition_creates(fhir, conninfo, [(post, bucket), (post, bucket)])
+    assert sorted(a.status_code for a in answers) == [200, 201]
+    assert answers[0].json()["id"] == answers[1].json()["id"]
+    found = fhir.get("Patient", params={"identifier": f"https://example.org/mrn|{mrn}"}).json()
+    assert found["total"] == 1
+
+
+def test_rest_and_transaction_conditional_creates_share_the_lock(fhir, conninfo):
+    mrn = uuid.uuid4().hex
+    criteria = f"identifier=https://example.org/mrn|{mrn}"
+    bucket = condition_bucket("Patient", criteria)
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [{
+        "fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": json.loads(_patient(mrn)),
+        "request": {"method": "POST", "url": "Patient", "ifNoneExist": criteria}}]}
+
+    def rest():
+        return fhir.post("Patient", data=_patient(mrn), headers={"If-None-Exist": criteria})
+
+    def transaction():
+        return fhir.post("", data=json.dumps(bundle))
+
+    rest_answer, bundle_answer = _blocked_condition_creates(fhir, conninfo, [(rest, bucket), (transaction, bucket)])
+    assert rest_answer.status_code in {200, 201}
+    assert bundle_answer.status_code == 200
+    entry_status = bundle_answer.json()["entry"][0]["response"]["status"]
+    assert sorted([rest_answer.status_code, int(entry_status.split()[0])]) == [200, 201]
+    found = fhir.get("Patient", params={"identifier": f"https://example.org/mrn|{mrn}"}).json()
+    assert found["total"] == 1

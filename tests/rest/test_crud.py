@@ -107,15 +107,34 @@ def test_history_type_and_system_with_since_and_paging(fhir):
     for i in range(3):
         fhir.post("Organization", data=f'{{"resourceType":"Organization","name":"org{i}"}}')
     page = fhir.get("Organization/_history", params={"_since": since, "_count": 2}).json()
-    assert page["total"] == 4
+    assert "total" not in page  # counting a type's whole history is not free: only with _total
     assert len(page["entry"]) == 2
     relations = {link["relation"]: link["url"] for link in page["link"]}
+    assert "last" not in relations  # needs the total
     nxt = fhir.get(relations["next"]).json()
     assert len(nxt["entry"]) == 2
+    assert nxt["total"] == 4  # the page that reaches the end knows the total for free
+    assert "next" not in {link["relation"] for link in nxt["link"]}
     ids = {e["resource"]["id"] for e in page["entry"]} | {e["resource"]["id"] for e in nxt["entry"]}
     assert before["id"] in ids and len(ids) == 4
-    system = fhir.get("_history", params={"_count": 1}).json()
+    counted = fhir.get("Organization/_history", params={"_since": since, "_count": 2, "_total": "accurate"}).json()
+    assert counted["total"] == 4
+    assert {link["relation"] for link in counted["link"]} >= {"next", "last"}
+    system = fhir.get("_history", params={"_count": 1, "_total": "accurate"}).json()
     assert system["total"] >= 4 and len(system["entry"]) == 1
+    assert "total" not in fhir.get("_history", params={"_count": 1}).json()
+
+
+def test_history_total_modes(fhir):
+    rid = fhir.post("Patient", data=PATIENT).json()["id"]
+    fhir.put(f"Patient/{rid}", data=PATIENT.replace('"resourceType"', f'"id":"{rid}","resourceType"', 1))
+    own = fhir.get(f"Patient/{rid}/_history", params={"_count": 1}).json()
+    assert own["total"] == 2  # a resource's own history is always counted (it is short)
+    assert "total" not in fhir.get(f"Patient/{rid}/_history", params={"_total": "none"}).json()
+    bad = fhir.get("Patient/_history", params={"_total": "maybe"})
+    assert bad.status_code == 400
+    assert bad.json()["issue"][0]["code"] == "value"
+    assert bad.json()["issue"][0]["expression"] == ["_total"]
 
 
 def test_summary_and_elements_on_read(fhir):
