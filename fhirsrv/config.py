@@ -43,6 +43,21 @@ def _env_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
+def _env_required_profiles(name: str) -> tuple[tuple[str, str], ...]:
+    """``Type=profile,Type=profile`` → ((type, profile), …); a profile may be an alias (``ips``)
+    or a canonical (``url`` or ``url|version``). A type may be named more than once."""
+    raw = os.environ.get(name)
+    pairs: list[tuple[str, str]] = []
+    for item in (raw or "").split(","):
+        if not item.strip():
+            continue
+        rtype, sep, profile = item.partition("=")
+        if not sep or not rtype.strip() or not profile.strip():
+            raise ValueError(f"{name} must be a comma-separated list of Type=profile, got {item.strip()!r}")
+        pairs.append((rtype.strip(), profile.strip()))
+    return tuple(pairs)
+
+
 def default_profiles_dir() -> Path:
     """The shipped FHIR packages: ``profiles/`` beside the package (source checkout)."""
     return Path(os.environ.get("FHIRSRV_PROFILES_DIR", PROJECT_DIR / "profiles"))
@@ -74,6 +89,8 @@ class Settings:
     enrich_codes: bool = True  # FHIRSRV_ENRICH_CODES: add mapped SNOMED CT / LOINC codings to local ones on ingest
     validate_on_write: bool = True  # FHIRSRV_VALIDATE_ON_WRITE
     document_profile: str = "ips"  # FHIRSRV_DOCUMENT_PROFILE: profile for documents that claim none
+    # FHIRSRV_REQUIRED_PROFILES: Type=profile pairs every write of that type must conform to
+    required_profiles: tuple[tuple[str, str], ...] = ()
     log_level: str = "INFO"  # FHIRSRV_LOG_LEVEL
     # -- security (docs/security.md) ------------------------------------------------------
     auth: str = "on"  # FHIRSRV_AUTH: on | off (off = local development only; warned loudly at start)
@@ -110,6 +127,7 @@ class Settings:
             enrich_codes=_env_bool("FHIRSRV_ENRICH_CODES", True),
             validate_on_write=_env_bool("FHIRSRV_VALIDATE_ON_WRITE", True),
             document_profile=os.environ.get("FHIRSRV_DOCUMENT_PROFILE", "ips"),
+            required_profiles=_env_required_profiles("FHIRSRV_REQUIRED_PROFILES"),
             log_level=os.environ.get("FHIRSRV_LOG_LEVEL", "INFO").upper(),
             auth=os.environ.get("FHIRSRV_AUTH", "on").strip().lower() or "on",
             auth_issuer=os.environ.get("FHIRSRV_AUTH_ISSUER") or "urn:fhirsrv:local",

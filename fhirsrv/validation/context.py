@@ -17,6 +17,7 @@ from fhirsrv.terminology.content import StoredResources
 from . import fastpath
 from .compiler import CORE_PREFIX, CompileError, compile_structure
 from .model import StructureModel
+from .options import DEFAULT_OPTIONS, ValidationOptions
 from .primitives import PrimitiveRule, build_rules
 from .references import BundleIndex
 
@@ -118,6 +119,7 @@ class Run:
 
     defs: Definitions
     checker: ValueSetChecker
+    options: ValidationOptions = DEFAULT_OPTIONS
     stored: StoredResources | None = None  # resources users stored (the server's store), by url
     resources: list[dict[str, Any]] = field(default_factory=list)
     bundles: list[BundleIndex] = field(default_factory=list)

@@ -4,8 +4,8 @@ fhirpathpy implements the FHIRPath specification, not the FHIR-specific addition
 core constraints use; those are supplied here as user functions:
 
 * ``hasValue()`` — true for a primitive that has a value (not just extensions);
-* ``htmlChecks()`` — the narrative XHTML rules (txt-1); the structural part (a ``div`` in
-  the XHTML namespace) is checked by the primitive rule for ``xhtml``, so this answers true;
+* ``htmlChecks()`` — the narrative XHTML rules (txt-1), from :mod:`.narrative` (the base
+  walk reports the same faults one by one, with what to change);
 * ``resolve()`` — a reference resolved inside the Bundle being validated, else empty;
 * ``memberOf()``/``conformsTo()`` — cannot be decided inside an invariant; they answer
   true so that an unknowable fact never becomes a false error;
@@ -35,11 +35,12 @@ from fhirpathpy.models import models
 
 from . import fastpath, native_invariants
 from .guards import any_present, guard_roots
+from .narrative import html_checks
 
 NATIVE_KEYS = frozenset({"ele-1", "ext-1", "ref-1"})
 
 # The current Bundle resolver, set by the walk around each evaluation that may need it.
-current_resolver: contextvars.ContextVar[Callable[[str], dict[str, Any] | None] | None] = (
+current_resolver: contextvars.ContextVar[Callable[[str, Any], dict[str, Any] | None] | None] = (
     contextvars.ContextVar("fhirsrv_validation_resolver", default=None)
 )
 
@@ -67,7 +68,7 @@ def _resolve(inputs: list[Any]) -> list[Any]:
     for item in inputs:
         reference = item.get("reference") if isinstance(item, dict) else item
         if isinstance(reference, str):
-            target = resolver(reference)
+            target = resolver(reference, item)
             if target is not None:
                 results.append(target)
     return results
@@ -81,7 +82,7 @@ def _matches_full(inputs: list[Any], pattern: str) -> list[bool]:
 
 USER_FUNCTIONS: dict[str, dict[str, Any]] = {
     "hasValue": {"fn": _has_value, "arity": {0: []}},
-    "htmlChecks": {"fn": _true, "arity": {0: []}},
+    "htmlChecks": {"fn": html_checks, "arity": {0: []}},
     "resolve": {"fn": _resolve, "arity": {0: []}},
     "memberOf": {"fn": _true, "arity": {1: ["String"]}},
     "conformsTo": {"fn": _true, "arity": {1: ["String"]}},

@@ -75,6 +75,8 @@ class Elem:
     binding: Binding | None = None
     constraints: tuple[Constraint, ...] = ()
     max_length: int | None = None
+    limits: tuple[Any, Any] | None = None  # (minValue[x], maxValue[x]); see value_limits
+    additional_bindings: tuple[Binding, ...] = ()  # purpose "required" additional bindings (R5 extension)
     slicing: Slicing | None = None
     slice_name: str | None = None
     slices: list[Elem] = field(default_factory=list)

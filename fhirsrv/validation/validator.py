@@ -14,6 +14,7 @@ from fhirsrv.terminology import ValueSetChecker
 from fhirsrv.terminology.content import StoredResources
 
 from .context import Definitions, Run
+from .options import DEFAULT_OPTIONS, ValidationOptions
 from .outcome import Issue, dedupe, operation_outcome
 from .valuesets import LocalValueSets, remembering
 from .walker import check_resource, emit_profile
@@ -22,8 +23,9 @@ from .walker import check_resource, emit_profile
 class Validator:
     """Validation against one registry; safe to share between threads (state is per call)."""
 
-    def __init__(self, registry: Any, terminology: ValueSetChecker | None = None) -> None:
+    def __init__(self, registry: Any, terminology: ValueSetChecker | None = None, options: ValidationOptions = DEFAULT_OPTIONS) -> None:
         self.registry = registry
+        self.options = options
         self.definitions = Definitions(registry)
         self.local_valuesets = LocalValueSets(registry)
         self.terminology = terminology
@@ -44,7 +46,7 @@ class Validator:
         a QuestionnaireResponse answers when it is neither contained nor shipped.
         """
         checker = self._checker(terminology or self.terminology or self.local_valuesets)
-        run = Run(self.definitions, checker, stored=stored)
+        run = Run(self.definitions, checker, options=self.options, stored=stored)
         out: list[Issue] = []
         path = resource.get("resourceType") if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str) else "$this"
         check_resource(run, resource, path, "Resource", out)

@@ -19,6 +19,7 @@ from . import invariants
 from .bindings import CHECKED_STRENGTHS, CODED_TYPES, check_binding
 from .compiler import CORE_PREFIX
 from .context import Run
+from .datatype_rules import DATATYPE_RULES
 from .model import NOTHING, Constraint, Elem, StructureModel
 from .outcome import Issue
 from .primitives import json_kind
@@ -26,6 +27,8 @@ from .reference_checks import check_reference
 from .references import BundleIndex
 from .resource_rules import RESOURCE_RULES
 from .slicing import check_slices
+from .text_rules import TEXT_RULES
+from .value_limits import check_limits
 from .values import equals_fixed, matches_pattern, show
 
 RESOURCE_TYPE_NAMES = ("Resource", "DomainResource")
@@ -64,9 +67,9 @@ def check_resource(run: Run, data: Any, path: str, allowed: str, out: list[Issue
 def validate_resource(run: Run, data: dict[str, Any], path: str, model: StructureModel, base: bool, out: list[Issue]) -> None:
     run.resources.append(data)
     rtype = data.get("resourceType")
-    is_bundle = rtype == "Bundle"
+    is_bundle = rtype == "Bundle" or rtype == "Parameters"
     if is_bundle:
-        run.bundles.append(BundleIndex.build(data, path))
+        run.bundles.append(BundleIndex.build(data, path) if rtype == "Bundle" else BundleIndex.build_parameters(data, path))
     try:
         walk_complex(run, model.root, model.type, data, path, base, out, is_resource=True)
         check_constraints(run, model.root, data, None, path, base, out)
@@ -413,7 +416,7 @@ class ValuePlan:
     tcode: str | None
     kind: int
     check: Any  # the primitive's format check (PRIMITIVE)
-    value_rules: bool  # fixed, pattern, maxLength or a checked binding
+    value_rules: bool  # fixed, pattern, min/max value, maxLength or a checked binding
     constraints: tuple[Constraint, ...]  # this mode's invariants on the element itself
     fhirpath_type: str | None
     type_constraints: tuple[Constraint, ...]  # this mode's invariants of the type definition
@@ -446,6 +449,7 @@ def value_plan(run: Run, elem: Elem, ctype: str | None, base: bool) -> ValuePlan
         check=rule.check if rule is not None else None,
         value_rules=(
             elem.fixed is not NOTHING or elem.pattern is not NOTHING or bool(elem.max_length)
+            or elem.limits is not None or bool(elem.additional_bindings)
             or (binding is not None and bool(tcode) and binding.strength in CHECKED_STRENGTHS and tcode in CODED_TYPES)
         ),
         constraints=_active_constraints(run, elem, base) if kind == COMPLEX or not base else (),
@@ -495,6 +499,8 @@ def walk_value(run: Run, elem: Elem, ctype: str | None, item: Any, ext: Any, pat
         check_reference(run, elem, item, path, base, out)
     elif plan.extension:
         _check_extension(run, item, path, out)
+    elif base and tcode in DATATYPE_RULES:
+        DATATYPE_RULES[tcode](run, item, path, out)
 
 
 def _walk_primitive(run: Run, elem: Elem, plan: ValuePlan, item: Any, ext: Any, path: str, base: bool, out: list[Issue]) -> None:
@@ -506,6 +512,8 @@ def _walk_primitive(run: Run, elem: Elem, plan: ValuePlan, item: Any, ext: Any, 
                 mid = "json-type" if kind == "structure" else "primitive-format"
                 out.append(Issue("error", "value" if kind == "value" else "structure", mid, f"{path} {problem}." if problem.startswith("must") else f"{path}: {problem}.", path))
                 return
+            if plan.tcode in TEXT_RULES:
+                TEXT_RULES[plan.tcode](run, item, path, out)
         if plan.value_rules:
             _check_value_rules(run, elem, plan.tcode, item, path, base, out)
         if plan.constraints:
@@ -526,10 +534,14 @@ def _check_value_rules(run: Run, elem: Elem, tcode: str | None, item: Any, path:
         out.append(Issue("error", "value", "fixed-value", f"{path} must be exactly {show(elem.fixed)}{_profile_note(elem)}, but is {show(item)}.", path))
     if elem.pattern is not NOTHING and not matches_pattern(item, elem.pattern):
         out.append(Issue("error", "value", "pattern-value", f"{path} must match {show(elem.pattern)}{_profile_note(elem)}, but is {show(item)}.", path))
+    if elem.limits is not None and tcode:
+        check_limits(elem.limits, tcode, item, path, _profile_note(elem), out)
     if elem.max_length and isinstance(item, str) and len(item) > elem.max_length:
         out.append(Issue("error", "value", "max-length", f"{path} is {len(item)} characters long; at most {elem.max_length} are allowed.", path))
     if elem.binding is not None and tcode:
         out.extend(check_binding(elem.binding, tcode, item, path, run.checker))
+        for extra in elem.additional_bindings:
+            out.extend(check_binding(extra, tcode, item, path, run.checker))
 
 
 # ----------------------------------------------------------------------------- invariants
@@ -582,11 +594,47 @@ def _fhirpath_type(elem: Elem, tcode: str | None) -> str | None:
 def _resolver(run: Run, bundle: BundleIndex) -> Any:
     full_url = run.full_urls[-1] if run.full_urls else None
 
-    def resolve(reference: str) -> dict[str, Any] | None:
+    def resolve(reference: str, holder: Any = None) -> dict[str, Any] | None:
+        if reference.startswith("#"):
+            return _contained_target(run, bundle, reference[1:], holder)
         found = bundle.resolve(reference, full_url)
         return found[0] if found else None
 
     return resolve
+
+
+def _contained_target(run: Run, bundle: BundleIndex, wanted: str, holder: Any) -> dict[str, Any] | None:
+    """``#id`` met by ``resolve()`` in an invariant evaluated above the resource that holds
+    the reference (a Bundle-level rule over its entries): fhirpathpy hands over the bare
+    Reference, so the resource whose ``contained`` it means is the one that holds that very
+    object (fhir-test-cases bundle-resolve-deep)."""
+    # the entries first: the Bundle holds every reference too, but means none of them
+    owners = [r for matches in bundle.by_full_url.values() for r, _ in matches]
+    owners += [r for matches in bundle.by_type_id.values() for r, _ in matches]
+    owners += [r for r in reversed(run.resources) if r.get("resourceType") not in ("Bundle", "Parameters")]
+    seen: set[int] = set()
+    for owner in owners:
+        if id(owner) in seen:
+            continue
+        seen.add(id(owner))
+        if holder is None or _holds(owner, holder):
+            for item in owner.get("contained") or ():
+                if isinstance(item, dict) and item.get("id") == wanted:
+                    return item
+            if holder is not None:
+                return None
+    return None
+
+
+def _holds(value: Any, target: Any) -> bool:
+    """Is ``target`` (by identity) somewhere inside ``value``?"""
+    if value is target:
+        return True
+    if isinstance(value, dict):
+        return any(_holds(v, target) for v in value.values() if isinstance(v, dict | list))
+    if isinstance(value, list):
+        return any(_holds(v, target) for v in value if isinstance(v, dict | list))
+    return False
 
 
 # ----------------------------------------------------------------------------- extensions
