@@ -31,17 +31,22 @@ def big_bundle(source: dict, size: int = 500) -> dict:
     """A document of ``size`` entries: Bundle-01's entries repeated under fresh urn:uuid fullUrls.
 
     References inside each copy are rewritten to the copy's fullUrls, so every reference
-    still resolves and the Composition points at the first copy.
+    still resolves (in a last, partial copy, references to entries it leaves out keep
+    pointing at the first copy) and the Composition points at the first copy. The uuids
+    are derived from the copy number, so the document is the same on every run.
     """
     bundle = copy.deepcopy(source)
     template = source["entry"]
     entries = list(copy.deepcopy(template))
+    copies = 0
     while len(entries) < size:
-        mapping = {e["fullUrl"]: f"urn:uuid:{uuid.uuid4()}" for e in template}
-        text = fhirjson.dumps_str(template[1:])
+        copies += 1
+        taken = template[1:][: size - len(entries)]
+        mapping = {e["fullUrl"]: f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'copy-{copies}-{i}')}" for i, e in enumerate(taken)}
+        text = fhirjson.dumps_str(taken)
         for old, new in mapping.items():
             text = text.replace(old, new)
-        entries.extend(fhirjson.loads(text)[: size - len(entries)])
+        entries.extend(fhirjson.loads(text))
     bundle["entry"] = entries[:size]
     return bundle
 

@@ -55,6 +55,21 @@ def _env_token(name: str) -> str | None:
     return raw
 
 
+def _env_required_profiles(name: str) -> tuple[tuple[str, str], ...]:
+    """``Type=profile,Type=profile`` → ((type, profile), …); a profile may be an alias (``ips``)
+    or a canonical (``url`` or ``url|version``). A type may be named more than once."""
+    raw = os.environ.get(name)
+    pairs: list[tuple[str, str]] = []
+    for item in (raw or "").split(","):
+        if not item.strip():
+            continue
+        rtype, sep, profile = item.partition("=")
+        if not sep or not rtype.strip() or not profile.strip():
+            raise ValueError(f"{name} must be a comma-separated list of Type=profile, got {item.strip()!r}")
+        pairs.append((rtype.strip(), profile.strip()))
+    return tuple(pairs)
+
+
 def default_profiles_dir() -> Path:
     """The shipped FHIR packages: ``profiles/`` beside the package (source checkout)."""
     return Path(os.environ.get("FHIRSRV_PROFILES_DIR", PROJECT_DIR / "profiles"))
@@ -88,6 +103,8 @@ class Settings:
     document_profile: str = "ips"  # FHIRSRV_DOCUMENT_PROFILE: profile for documents that claim none
     summary_custodian: str = "fhirsrv patient summary service"  # FHIRSRV_SUMMARY_CUSTODIAN: $summary's custodian
     summary_custodian_identifier: str | None = None  # FHIRSRV_SUMMARY_CUSTODIAN_IDENTIFIER: its system|value
+    # FHIRSRV_REQUIRED_PROFILES: Type=profile pairs every write of that type must conform to
+    required_profiles: tuple[tuple[str, str], ...] = ()
     log_level: str = "INFO"  # FHIRSRV_LOG_LEVEL
     # -- security (docs/security.md) ------------------------------------------------------
     auth: str = "on"  # FHIRSRV_AUTH: on | off (off = local development only; warned loudly at start)
@@ -126,6 +143,7 @@ class Settings:
             document_profile=os.environ.get("FHIRSRV_DOCUMENT_PROFILE", "ips"),
             summary_custodian=os.environ.get("FHIRSRV_SUMMARY_CUSTODIAN", "").strip() or cls.summary_custodian,
             summary_custodian_identifier=_env_token("FHIRSRV_SUMMARY_CUSTODIAN_IDENTIFIER"),
+            required_profiles=_env_required_profiles("FHIRSRV_REQUIRED_PROFILES"),
             log_level=os.environ.get("FHIRSRV_LOG_LEVEL", "INFO").upper(),
             auth=os.environ.get("FHIRSRV_AUTH", "on").strip().lower() or "on",
             auth_issuer=os.environ.get("FHIRSRV_AUTH_ISSUER") or "urn:fhirsrv:local",

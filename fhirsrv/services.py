@@ -78,9 +78,33 @@ class Services:
         return PooledCanonicalLookup(lambda: self.pool)
 
     @cached_property
+    def required_profiles(self) -> dict[str, list[str]]:
+        """Resource type → the profiles every write of that type must conform to
+        (``FHIRSRV_REQUIRED_PROFILES``). An unknown profile stops the server at start: a
+        requirement that cannot be checked must not silently let everything through."""
+        from .conformance.aliases import resolve_profile_alias
+
+        required: dict[str, list[str]] = {}
+        for rtype, name in self.settings.required_profiles:
+            if not self.model.is_resource_type(rtype):
+                raise ValueError(f"FHIRSRV_REQUIRED_PROFILES: {rtype!r} is not a FHIR R4 resource type")
+            url = resolve_profile_alias(name)
+            if self.registry.get(url) is None:
+                raise ValueError(f"FHIRSRV_REQUIRED_PROFILES: the profile {url!r} (for {rtype}) is not in the loaded packages")
+            required.setdefault(rtype, []).append(url)
+        return required
+
+    def validate_write(self, resource: dict[str, Any]) -> dict[str, Any]:
+        """:meth:`validate` plus the profiles the configuration requires for the resource's type."""
+        return self.validate(resource, self.required_profiles.get(resource.get("resourceType")) or None)
+
+    @cached_property
     def write_validator(self) -> ResourceValidator:
         """What every write is checked with (an explicit ``validator`` replaces the default)."""
-        return self.validator if self.validator is not None else self.validate
+        if self.validator is not None:
+            return self.validator
+        _ = self.required_profiles  # a configuration error shows at start (warm_up), not at the first write
+        return self.validate_write
 
     @cached_property
     def indexer(self) -> Indexer:

@@ -20,3 +20,18 @@ def serving(app: Flask) -> Iterator[str]:
         yield f"http://127.0.0.1:{server.server_port}{app.extensions['fhirsrv'].settings.base_path}"
     finally:
         server.shutdown()
+
+
+def serve_with(conninfo: str, **settings_changes):
+    """A generator for fixtures: the application with these settings (auth off unless given)
+    on a real loopback HTTP server, on the suite's database; yields the FHIR base URL."""
+    from fhirsrv.app import create_app
+    from fhirsrv.config import Settings
+
+    settings = Settings.from_env().with_(database_url=conninfo, **{"auth": "off", **settings_changes})
+    application = create_app(settings, conninfo=conninfo)
+    try:
+        with serving(application) as url:
+            yield url
+    finally:
+        application.extensions["fhirsrv"].close()

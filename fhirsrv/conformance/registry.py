@@ -29,6 +29,7 @@ CANONICAL_TYPES = frozenset(
         "StructureMap",
         "GraphDefinition",
         "MessageDefinition",
+        "Measure",  # a MeasureReport is checked against its Measure (validation.measure_rules)
         # QuestionnaireResponse.questionnaire is a canonical: the validator resolves it here
         "Questionnaire",
     }

@@ -52,7 +52,7 @@ def _search(rtype: str | None, path: str) -> Response:
     svc = services()
     lenient = prefer("handling") == "lenient"
     base = base_url()
-    search = SearchRequest.parse(rtype, _request_params(), svc.model, lenient, base, _valueset_expander)
+    search = SearchRequest.parse(rtype, _request_params(), svc.model, lenient, base, _TerminologyCodeSets())
     caller = security.current()
     with _read_only_connection() as conn, conn.cursor() as cur:
         result = execute(conn, search, page_size=svc.settings.default_page_size,
@@ -85,16 +85,30 @@ def _read_only_connection() -> Iterator[Any]:
             conn.autocommit = False
 
 
-def _valueset_expander(url: str) -> list[tuple[str, str]]:
-    """The codes of a value set (shipped or stored by a user) for :in / :not-in; 400 when it
-    cannot be listed in full."""
-    expansion = services().terminology.session().expansion(url)
-    if expansion is None:
-        raise SearchError(f"the value set {url} is not known to this server")
-    if not expansion.complete:
-        why = expansion.reason_open(None) or next(iter(expansion.doubtful.values()), "")
-        raise SearchError(f"the value set {url} cannot be listed in full ({why}); search by codes instead")
-    return [(m.system, m.code) for m in expansion.listing()]
+class _TerminologyCodeSets:
+    """:in / :not-in and token :below / :above answered by the terminology service (shipped
+    content and what users stored); a set it cannot list in full is a 400, never a guess."""
+
+    def valueset(self, url: str) -> list[tuple[str, str]]:
+        expansion = services().terminology.session().expansion(url)
+        if expansion is None:
+            raise SearchError(f"the value set {url} is not known to this server")
+        if not expansion.complete:
+            why = expansion.reason_open(None) or next(iter(expansion.doubtful.values()), "")
+            raise SearchError(f"the value set {url} cannot be listed in full ({why}); search by codes instead")
+        return [(m.system, m.code) for m in expansion.listing()]
+
+    def related(self, system: str, code: str, direction: str) -> list[tuple[str, str]]:
+        codesystem = services().terminology.session().codesystem(system)
+        if codesystem is None:
+            raise SearchError(f"the code system {system} is not known to this server, so :{direction} cannot be evaluated")
+        if not codesystem.complete:
+            raise SearchError(f"the code system {system} is only partly known to this server, "
+                              f"so :{direction} cannot list every code; search by codes instead")
+        if codesystem.get(code) is None:
+            raise SearchError(f"{code} is not a code of {system}")
+        related = codesystem.descendants(code) if direction == "below" else codesystem.ancestors(code)
+        return [(system, c) for c in sorted({code, *related})]
 
 
 def _entry(base: str, match: Match, mode: str, search: SearchRequest) -> dict[str, Any]:

@@ -8,11 +8,10 @@ SearchParameter definitions (``R4Model.search_params``). What the definitions do
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from fhirsrv.conformance.r4 import R4Model, SearchParamDef
 from fhirsrv.errors import FhirError
@@ -32,7 +31,7 @@ ORDERED_TYPES = frozenset({"date", "number", "quantity"})
 # search.html, "Modifiers": what each parameter type accepts (besides :missing, always allowed).
 MODIFIERS: dict[str, frozenset[str]] = {
     "string": frozenset({"exact", "contains"}),
-    "token": frozenset({"text", "not", "of-type", "in", "not-in"}),
+    "token": frozenset({"text", "not", "of-type", "in", "not-in", "below", "above"}),
     "reference": frozenset({"identifier"}),  # plus :[type]
     "uri": frozenset({"below", "above"}),
     "date": frozenset(),
@@ -42,8 +41,17 @@ MODIFIERS: dict[str, frozenset[str]] = {
 }
 KNOWN_BUT_UNSUPPORTED_MODIFIERS = frozenset({"above", "below", "type"})
 MAX_VALUESET_CODES = 10_000
-# ValueSet url -> the (system, code) pairs it contains; raises SearchError when it cannot tell
-ValueSetExpander = Callable[[str], list[tuple[str, str]]]
+
+
+class CodeSets(Protocol):
+    """What :in / :not-in and token :below / :above need from the terminology service; each
+    raises SearchError when it cannot list the codes in full (never a partial answer)."""
+
+    def valueset(self, url: str) -> list[tuple[str, str]]:
+        """The (system, code) pairs of a value set."""
+
+    def related(self, system: str, code: str, direction: str) -> list[tuple[str, str]]:
+        """``code`` with every code below it (``direction`` "below") or above it ("above")."""
 RESULT_PARAMS = frozenset({
     "_count", "_offset", "_page", "_sort", "_summary", "_total",
     "_elements", "_format", "_pretty", "_contained", "_containedType",
@@ -214,19 +222,20 @@ class SearchRequest:
     @classmethod
     def parse(
         cls, rtype: str | None, params: list[tuple[str, str]], model: R4Model, lenient: bool = False,
-        base_url: str | None = None, expand_valueset: ValueSetExpander | None = None,
+        base_url: str | None = None, code_sets: CodeSets | None = None,
     ) -> SearchRequest:
         """Parse and check a search; ``base_url`` (this server's) makes absolute references
-        to it match the relative references stored; ``expand_valueset`` enables :in/:not-in."""
-        return _Parser(model, lenient, base_url, expand_valueset).parse(rtype, params)
+        to it match the relative references stored; ``code_sets`` enables :in/:not-in and
+        token :below/:above."""
+        return _Parser(model, lenient, base_url, code_sets).parse(rtype, params)
 
 
 class _Parser:
     def __init__(self, model: R4Model, lenient: bool, base_url: str | None = None,
-                 expand_valueset: ValueSetExpander | None = None) -> None:
+                 code_sets: CodeSets | None = None) -> None:
         self.model = model
         self.lenient = lenient
-        self.expand_valueset = expand_valueset
+        self.code_sets = code_sets
         self.base_url = base_url.rstrip("/") + "/" if base_url else None
 
     # -- entry ------------------------------------------------------------------------------
@@ -434,6 +443,10 @@ class _Parser:
         if modifier in {"in", "not-in"}:
             values = tuple(self._valueset(name, v) for v in split_unescaped(value, ","))
             return ParamFilter(param.code, param.type, modifier, values)
+        if modifier in {"below", "above"} and param.type == "token":
+            # subsumption: the concept itself and what is below / above it, searched as a code set
+            values = tuple(self._hierarchy(name, modifier, v) for v in split_unescaped(value, ","))
+            return ParamFilter(param.code, param.type, "in", values)
         kind = "token" if modifier == "identifier" else param.type
         values = tuple(
             _parse_value(name, kind, modifier or None, self._local(kind, v), target_type)
@@ -444,11 +457,21 @@ class _Parser:
         return ParamFilter(param.code, param.type, modifier or None, values, target_type)
 
     def _valueset(self, name: str, url: str) -> CodeSetValue:
-        if self.expand_valueset is None:
+        if self.code_sets is None:
             raise SearchError(f"{name}: :in and :not-in need the terminology service", name)
-        members = self.expand_valueset(url)
+        return self._code_set(name, url, self.code_sets.valueset(url))
+
+    def _hierarchy(self, name: str, direction: str, text: str) -> CodeSetValue:
+        system, bar, code = text.partition("|")
+        if not bar or not system or not code:
+            raise SearchError(f"{name}={text}: :{direction} needs a system and a code (system|code)", name)
+        if self.code_sets is None:
+            raise SearchError(f"{name}: :{direction} needs the terminology service", name)
+        return self._code_set(name, text, self.code_sets.related(system, code, direction))
+
+    def _code_set(self, name: str, text: str, members: list[tuple[str, str]]) -> CodeSetValue:
         if len(members) > MAX_VALUESET_CODES:
-            raise SearchError(f"{name}={url}: the value set has more than {MAX_VALUESET_CODES} codes", name)
+            raise SearchError(f"{name}={text}: more than {MAX_VALUESET_CODES} codes to search for", name)
         return CodeSetValue(tuple(s for s, _ in members), tuple(c for _, c in members))
 
     def _local(self, kind: str, text: str) -> str:

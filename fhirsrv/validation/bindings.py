@@ -19,6 +19,13 @@ CHECKED_STRENGTHS = frozenset({"required", "extensible"})
 CODED_TYPES = frozenset({"code", "Coding", "CodeableConcept", "Quantity", "string", "uri"})
 
 
+def _system(value: dict[str, Any]) -> str | None:
+    """The system of a Coding or Quantity; a non-string one (a JSON-type error the walk
+    reports) counts as absent, so that it cannot reach the terminology lookup."""
+    system = value.get("system")
+    return system if isinstance(system, str) else None
+
+
 def _codings(type_code: str, value: Any) -> list[tuple[str | None, str, str]] | None:
     """(system, code, path suffix) pairs of a coded value; None when there is nothing coded."""
     if type_code in ("code", "string", "uri"):
@@ -27,12 +34,12 @@ def _codings(type_code: str, value: Any) -> list[tuple[str | None, str, str]] | 
         return None
     if type_code in ("Coding", "Quantity"):
         code = value.get("code")
-        return [(value.get("system"), code, "")] if isinstance(code, str) else []
+        return [(_system(value), code, "")] if isinstance(code, str) else []
     codings = value.get("coding")
     if not isinstance(codings, list):
         return []
     return [
-        (c.get("system"), c["code"], f".coding[{i}]")
+        (_system(c), c["code"], f".coding[{i}]")
         for i, c in enumerate(codings)
         if isinstance(c, dict) and isinstance(c.get("code"), str)
     ]

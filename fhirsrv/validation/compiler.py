@@ -18,6 +18,7 @@ from .model import (
     max_of,
     type_code,
 )
+from .value_limits import limits_of
 
 CORE_PREFIX = "http://hl7.org/fhir/StructureDefinition/"
 
@@ -96,11 +97,35 @@ def _elem(element: dict[str, Any], model_owner: StructureModel | None) -> Elem:
             if c.get("expression") and c.get("key") not in NATIVE_KEYS
         ),
         max_length=element.get("maxLength"),
+        limits=limits_of(element),
+        additional_bindings=_additional_bindings(binding),
         slicing=_slicing(element),
         slice_name=element.get("sliceName"),
         content_ref=content_ref[1:] if content_ref and content_ref.startswith("#") else content_ref,
         model=model_owner,
     )
+
+
+ADDITIONAL_BINDING_URLS = frozenset({
+    "http://hl7.org/fhir/5.0/StructureDefinition/extension-ElementDefinition.binding.additional",
+    "http://hl7.org/fhir/tools/StructureDefinition/additional-binding",
+})
+
+
+def _additional_bindings(binding: dict[str, Any] | None) -> tuple[Binding, ...]:
+    """R5 ``binding.additional`` (in R4 as an extension) with purpose ``required``: the code
+    must also be in that value set. Bindings with a ``usage`` context apply only in contexts
+    we cannot judge, and other purposes (maximum, preferred, ui …) are advice; both skipped."""
+    found: list[Binding] = []
+    for ext in (binding or {}).get("extension", ()):
+        if ext.get("url") not in ADDITIONAL_BINDING_URLS:
+            continue
+        parts = {p.get("url"): p for p in ext.get("extension", ())}
+        purpose = (parts.get("purpose") or {}).get("valueCode")
+        value_set = (parts.get("valueSet") or {}).get("valueCanonical")
+        if purpose == "required" and value_set and "usage" not in parts:
+            found.append(Binding("required", value_set))
+    return tuple(found)
 
 
 def _parent_id(by_id: dict[str, Elem], eid: str) -> str:

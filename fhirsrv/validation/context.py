@@ -17,8 +17,11 @@ from fhirsrv.terminology.content import StoredResources
 from . import fastpath
 from .compiler import CORE_PREFIX, CompileError, compile_structure
 from .model import StructureModel
+from .options import DEFAULT_OPTIONS, ValidationOptions
 from .primitives import PrimitiveRule, build_rules
 from .references import BundleIndex
+
+_UNSEEN = object()
 
 
 class Definitions:
@@ -27,6 +30,9 @@ class Definitions:
     def __init__(self, registry: Any) -> None:
         self.registry = registry
         self._models: dict[str, StructureModel | None] = {}
+        self._by_definition: dict[int, StructureModel] = {}
+        self.target_types: dict[tuple[str, ...], frozenset[str]] = {}  # walker.target_types
+        self._keep_alive: list[dict[str, Any]] = []
         primitive_sds: list[dict[str, Any]] = []
         self.resource_types: set[str] = set()
         self.core_constraints: set[str] = set()
@@ -52,20 +58,38 @@ class Definitions:
         )
 
     def structure(self, url: str) -> StructureModel | None:
-        """The compiled definition for a canonical (``url`` or ``url|version``), or None."""
-        if url in self._models:
-            return self._models[url]
+        """The compiled definition for a canonical (``url`` or ``url|version``), or None.
+
+        Two spellings of one definition (``…/Bundle-uv-ips`` claimed in ``meta.profile`` and
+        ``…/Bundle-uv-ips|2.0.0`` asked for by the caller) get the same model object, so that
+        the per-call caches keyed by model walk a resource against it only once.
+        """
+        found = self._models.get(url, _UNSEEN)
+        if found is not _UNSEEN:
+            return found  # type: ignore[return-value]
         sd = self.registry.get(url)
         model: StructureModel | None = None
         if sd is not None and sd.get("resourceType") == "StructureDefinition":
-            if not (sd.get("snapshot") or {}).get("element"):
-                sd = _with_snapshot(sd, self.registry)
-            try:
-                model = compile_structure(sd) if sd is not None else None
-            except CompileError:
-                model = None
+            model = self._by_definition.get(id(sd))
+            if model is None:
+                original = sd
+                if not (sd.get("snapshot") or {}).get("element"):
+                    sd = _with_snapshot(sd, self.registry)
+                try:
+                    model = compile_structure(sd) if sd is not None else None
+                except CompileError:
+                    model = None
+                if model is not None:
+                    self._by_definition[id(original)] = model
+                    self._keep_alive.append(original)  # id() stays unique while it is a key
         self._models[url] = model
         return model
+
+    def identity(self, url: str) -> object:
+        """What per-call caches key a profile by: its model (one for every spelling of it),
+        or the URL itself when it is unknown."""
+        model = self.structure(url)
+        return url if model is None else model
 
     def base(self, type_name: str) -> StructureModel | None:
         return self.structure(CORE_PREFIX + type_name)
@@ -95,13 +119,15 @@ class Run:
 
     defs: Definitions
     checker: ValueSetChecker
+    options: ValidationOptions = DEFAULT_OPTIONS
     stored: StoredResources | None = None  # resources users stored (the server's store), by url
     resources: list[dict[str, Any]] = field(default_factory=list)
     bundles: list[BundleIndex] = field(default_factory=list)
     full_urls: list[str | None] = field(default_factory=list)
-    profile_results: dict[tuple[int, str], list[Any]] = field(default_factory=dict)
-    emitted: set[tuple[int, str]] = field(default_factory=set)
-    conformance: dict[tuple[int, str], tuple[Any, Any]] = field(default_factory=dict)
+    # keyed by (id of the data, Definitions.identity of the profile)
+    profile_results: dict[tuple[int, object], list[Any]] = field(default_factory=dict)
+    emitted: set[tuple[int, object]] = field(default_factory=set)
+    conformance: dict[tuple[int, object], tuple[Any, Any]] = field(default_factory=dict)
     reported_targets: set[tuple[int, str]] = field(default_factory=set)  # (target, profiles) said once
 
     @property

@@ -80,6 +80,8 @@ def _navigate(items: Collection, name: str) -> Collection:
         value = item.get(name)
         if value is None and name in CHOICE_NAMES:
             for key, candidate in item.items():
+                if key.startswith("_" + name) and key[len(name) + 1:] in CHOICE_SUFFIXES:
+                    raise Fallback("primitive extensions")  # ``_valueString`` alone: a value with extensions only
                 if key.startswith(name) and key[len(name):] in CHOICE_SUFFIXES:
                     if "_" + key in item:
                         raise Fallback("primitive extensions")

@@ -84,12 +84,32 @@ def guard_roots(expression: str) -> frozenset[str] | None:
     return frozenset(analysis.roots)
 
 
+_PRESENCE: dict[frozenset[str], dict[str, bool]] = {}
+_PRESENCE_LIMIT = 4096  # property names remembered per root set (data can invent names)
+
+
+def _reads(key: str, roots: frozenset[str]) -> bool:
+    stem = key[1:] if key[:1] == "_" else key
+    if stem in roots:
+        return True
+    return any(stem.startswith(root) and stem[len(root):][:1].isupper() for root in roots)  # value → valueQuantity
+
+
 def any_present(data: dict[str, Any], roots: frozenset[str]) -> bool:
+    """Whether ``data`` has a property the expression reads (``_x``, and choice forms, too).
+
+    The answer for one property name and one set of roots never changes, so it is
+    remembered: a vacuous invariant then costs one dictionary read per property.
+    """
+    known = _PRESENCE.get(roots)
+    if known is None:
+        known = _PRESENCE.setdefault(roots, {})
     for key in data:
-        stem = key[1:] if key[:1] == "_" else key
-        if stem in roots:
+        hit = known.get(key)
+        if hit is None:
+            hit = _reads(key, roots)
+            if len(known) < _PRESENCE_LIMIT:
+                known[key] = hit
+        if hit:
             return True
-        for root in roots:
-            if stem.startswith(root) and stem[len(root):][:1].isupper():  # value → valueQuantity
-                return True
     return False

@@ -4,8 +4,8 @@ fhirpathpy implements the FHIRPath specification, not the FHIR-specific addition
 core constraints use; those are supplied here as user functions:
 
 * ``hasValue()`` — true for a primitive that has a value (not just extensions);
-* ``htmlChecks()`` — the narrative XHTML rules (txt-1); the structural part (a ``div`` in
-  the XHTML namespace) is checked by the primitive rule for ``xhtml``, so this answers true;
+* ``htmlChecks()`` — the narrative XHTML rules (txt-1), from :mod:`.narrative` (the base
+  walk reports the same faults one by one, with what to change);
 * ``resolve()`` — a reference resolved inside the Bundle being validated, else empty;
 * ``memberOf()``/``conformsTo()`` — cannot be decided inside an invariant; they answer
   true so that an unknowable fact never becomes a false error;
@@ -15,6 +15,11 @@ Three invariants are checked natively by the walk instead (``NATIVE_KEYS``): ``e
 (every element has a value or children — the walk's empty-value check says exactly that,
 with a better message), ``ext-1`` (an extension has a value or sub-extensions, not both) and
 ``ref-1`` (a local ``#id`` reference names a contained resource — the reference check).
+
+Evaluation tries, in order: a Python predicate for the hottest core invariants
+(:mod:`.native_invariants`, keyed by exact expression text), the compiled subset
+(:mod:`.fastpath`), then fhirpathpy; the first two fall back whenever the data needs more
+than they implement, so the verdict is always fhirpathpy's.
 """
 
 from __future__ import annotations
@@ -28,13 +33,14 @@ import fhirpathpy
 from fhirpathpy.engine.nodes import ResourceNode
 from fhirpathpy.models import models
 
-from . import fastpath
+from . import fastpath, native_invariants
 from .guards import any_present, guard_roots
+from .narrative import html_checks
 
 NATIVE_KEYS = frozenset({"ele-1", "ext-1", "ref-1"})
 
 # The current Bundle resolver, set by the walk around each evaluation that may need it.
-current_resolver: contextvars.ContextVar[Callable[[str], dict[str, Any] | None] | None] = (
+current_resolver: contextvars.ContextVar[Callable[[str, Any], dict[str, Any] | None] | None] = (
     contextvars.ContextVar("fhirsrv_validation_resolver", default=None)
 )
 
@@ -62,7 +68,7 @@ def _resolve(inputs: list[Any]) -> list[Any]:
     for item in inputs:
         reference = item.get("reference") if isinstance(item, dict) else item
         if isinstance(reference, str):
-            target = resolver(reference)
+            target = resolver(reference, item)
             if target is not None:
                 results.append(target)
     return results
@@ -76,7 +82,7 @@ def _matches_full(inputs: list[Any], pattern: str) -> list[bool]:
 
 USER_FUNCTIONS: dict[str, dict[str, Any]] = {
     "hasValue": {"fn": _has_value, "arity": {0: []}},
-    "htmlChecks": {"fn": _true, "arity": {0: []}},
+    "htmlChecks": {"fn": html_checks, "arity": {0: []}},
     "resolve": {"fn": _resolve, "arity": {0: []}},
     "memberOf": {"fn": _true, "arity": {1: ["String"]}},
     "conformsTo": {"fn": _true, "arity": {1: ["String"]}},
@@ -166,8 +172,23 @@ def holds(
     return _evaluate(expression, data, type_name, resource, root_resource)
 
 
-_fast: dict[str, Any] = {}
+_fast: dict[str, tuple[tuple[str, Callable[[Any, Any, Any], bool]], ...]] = {}
 CROSSCHECK = False  # tests set this to compare the fast path with fhirpathpy on every call
+
+
+def _quick_paths(expression: str) -> tuple[tuple[str, Callable[[Any, Any, Any], bool]], ...]:
+    """The evaluators tried before fhirpathpy, in order, each with its name for CROSSCHECK."""
+    found = _fast.get(expression)
+    if found is None:
+        paths: list[tuple[str, Callable[[Any, Any, Any], bool]]] = []
+        native = native_invariants.PREDICATES.get(expression)
+        if native is not None:
+            paths.append(("native predicate", native))
+        compiled_fast = fastpath.compile_fast(expression)
+        if compiled_fast is not None:
+            paths.append(("fast path", lambda data, resource, root: _truth(compiled_fast(data, resource, root))))
+        found = _fast[expression] = tuple(paths)
+    return found
 
 
 def _evaluate(
@@ -177,19 +198,15 @@ def _evaluate(
     resource: dict[str, Any] | None,
     root_resource: dict[str, Any] | None,
 ) -> bool:
-    if expression not in _fast:
-        _fast[expression] = fastpath.compile_fast(expression)
-    fast = _fast[expression]
-    if fast is not None:
+    for name, quick in _quick_paths(expression):
         try:
-            answer = _truth(fast(data, resource, root_resource or resource))
+            verdict = quick(data, resource, root_resource or resource)
         except fastpath.Fallback:
-            pass
-        else:
-            if CROSSCHECK:
-                slow = _evaluate_slow(expression, data, type_name, resource, root_resource)
-                assert slow == answer, f"fast path disagrees on {expression!r}: {answer} vs {slow}"
-            return answer
+            continue
+        if CROSSCHECK:
+            slow = _evaluate_slow(expression, data, type_name, resource, root_resource)
+            assert slow == verdict, f"{name} disagrees on {expression!r}: {verdict} vs {slow}"
+        return verdict
     return _evaluate_slow(expression, data, type_name, resource, root_resource)
 
 

@@ -75,6 +75,8 @@ class Elem:
     binding: Binding | None = None
     constraints: tuple[Constraint, ...] = ()
     max_length: int | None = None
+    limits: tuple[Any, Any] | None = None  # (minValue[x], maxValue[x]); see value_limits
+    additional_bindings: tuple[Binding, ...] = ()  # purpose "required" additional bindings (R5 extension)
     slicing: Slicing | None = None
     slice_name: str | None = None
     slices: list[Elem] = field(default_factory=list)
@@ -82,6 +84,10 @@ class Elem:
     content_ref: str | None = None
     model: StructureModel | None = None
     index_cache: dict[Any, Any] = field(default_factory=dict)
+    # What the walk does with a value of this element, per type code: worked out on first
+    # use (walker.value_plan), one table for the base walk and one for profile walks.
+    base_plans: dict[str | None, Any] = field(default_factory=dict)
+    profile_plans: dict[str | None, Any] = field(default_factory=dict)
     single_type: str | None = None  # the type code when there is exactly one
 
     def __post_init__(self) -> None:

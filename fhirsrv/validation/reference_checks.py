@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import walker  # the walk calls these checks, which ask the walk about profiles
+from .compiler import CORE_PREFIX
 from .context import Run
 from .model import Elem
 from .outcome import Issue
@@ -28,6 +29,28 @@ def _contained(run: Run, reference: str) -> tuple[dict[str, Any], str] | None:
                     return item, f"contained[{i}]"
             return None
     return None
+
+
+def _must_resolve(run: Run, reference: str) -> bool:
+    """With ``references_must_resolve``, a relative ``Type/id`` reference must resolve locally
+    (absolute URLs name other servers, which an offline validator does not fetch)."""
+    return run.options.references_must_resolve and "://" not in reference and not reference.startswith("urn:") and type_of_reference(reference) is not None
+
+
+def _unresolved(reference: str, path: str, where: str) -> Issue:
+    return Issue("error", "not-found", "reference-unresolved", f"{path}.reference {reference!r} cannot be resolved {where}; the validation asks every reference to resolve.", f"{path}.reference")
+
+
+def _check_target_profiles_known(run: Run, elem: Elem, targets: tuple[str, ...], path: str, out: list[Issue]) -> None:
+    """A profile that restricts a reference to a target profile we do not have cannot be
+    checked: an error, as in the Java validator ("Unable to resolve the profile reference"),
+    since what the reference must point to is unknown (fhir-test-cases res-inv-example-good)."""
+    unknown = elem.index_cache.get("unknown-target-profiles")  # worked out once per element
+    if unknown is None:
+        unknown = elem.index_cache["unknown-target-profiles"] = [url for url in targets if not url.startswith(CORE_PREFIX) and run.defs.structure(url) is None]
+    if unknown:
+        owner = f" by the profile {elem.model.label}" if elem.model is not None else ""
+        out.append(Issue("error", "not-found", "reference-target-profile-unknown", f"{path} must refer to a resource conforming to {' or '.join(unknown)}{owner}, which this server does not know; load the package that defines it.", path))
 
 
 def check_reference(run: Run, elem: Elem, item: dict[str, Any], path: str, base: bool, out: list[Issue]) -> None:
@@ -47,13 +70,23 @@ def check_reference(run: Run, elem: Elem, item: dict[str, Any], path: str, base:
             return
     elif run.bundles:
         bundle = run.bundles[-1]
-        resolved = bundle.resolve(reference, run.full_urls[-1] if run.full_urls else None)
+        found = bundle.candidates(reference, run.full_urls[-1] if run.full_urls else None)
+        resolved = found[0] if found else None
         inside_entry = len(run.resources) > 1  # Bundle.signature may name a signer outside
         if resolved is None and base and inside_entry and bundle.bundle_type == "document":
             out.append(Issue("error", "not-found", "reference-dangling", f"{path}.reference {reference!r} does not resolve to any entry of this document Bundle; a document must contain every resource it refers to (add the entry, or make the reference match its fullUrl).", f"{path}.reference"))
+        elif resolved is None and base and inside_entry and _must_resolve(run, reference):
+            out.append(_unresolved(reference, path, "inside this " + ("Parameters resource" if bundle.bundle_type == "parameters" else "Bundle")))
+        elif len(found) > 1 and base and bundle.bundle_type != "history":
+            where = ", ".join(f[1] for f in found)
+            out.append(Issue("error", "invalid", "reference-ambiguous", f"{path}.reference {reference!r} matches {len(found)} entries of the Bundle ({where}); a reference must identify one resource (give the entries distinct fullUrls or version the reference).", f"{path}.reference"))
+    elif base and _must_resolve(run, reference):
+        out.append(_unresolved(reference, path, "here (there is no Bundle or Parameters to resolve it in)"))
     if not targets:
         return
     allowed = walker.target_types(run, targets)
+    if not base:
+        _check_target_profiles_known(run, elem, targets, path, out)
     rtype = resolved[0].get("resourceType") if resolved else type_of_reference(reference)
     if rtype and allowed and "Resource" not in allowed and rtype not in allowed:
         out.append(Issue("error", "structure", "reference-target-type", f"{path} refers to a {rtype}, but only {', '.join(sorted(allowed))} may be referenced here.", f"{path}.reference"))

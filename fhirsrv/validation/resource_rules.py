@@ -3,7 +3,9 @@
 The base walk looks a resource's type up here once (one dict lookup) and runs its rule
 after the definition-driven checks; each rule lives in a module of its own. A
 QuestionnaireResponse must fit the Questionnaire it answers; a Questionnaire's enableWhen
-must name an earlier question.
+must name an earlier question; Bundle, SearchParameter, CapabilityStatement and
+MeasureReport rules are those of their R4 pages (bundle_rules, definition_rules,
+measure_rules).
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .bundle_rules import check_bundle
+from .definition_rules import check_capability_statement, check_search_parameter
+from .measure_rules import check_measure_report
 from .outcome import Issue
 from .questionnaire_definition import check_questionnaire
 from .questionnaire_response import check_questionnaire_response
@@ -25,8 +30,9 @@ Rule = Callable[["Run", dict[str, Any], str, list[Issue]], None]
 
 
 def _guarded(rule: Rule) -> Rule:
-    """A rule that reads user-written definitions (a Questionnaire) must not turn content it
-    did not foresee into a server error: the failure is logged and reported as a warning."""
+    """A rule that reads user-written content or definitions (a Questionnaire, a Measure)
+    must not turn content it did not foresee into a server error: the failure is logged and
+    reported as a warning."""
 
     def run_rule(run: Run, data: dict[str, Any], path: str, out: list[Issue]) -> None:
         try:
@@ -41,4 +47,8 @@ def _guarded(rule: Rule) -> Rule:
 RESOURCE_RULES: dict[str, Rule] = {
     "Questionnaire": _guarded(check_questionnaire),
     "QuestionnaireResponse": _guarded(check_questionnaire_response),
+    "Bundle": _guarded(check_bundle),
+    "SearchParameter": _guarded(check_search_parameter),
+    "CapabilityStatement": _guarded(check_capability_statement),
+    "MeasureReport": _guarded(check_measure_report),
 }

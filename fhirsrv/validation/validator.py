@@ -14,19 +14,29 @@ from fhirsrv.terminology import ValueSetChecker
 from fhirsrv.terminology.content import StoredResources
 
 from .context import Definitions, Run
+from .options import DEFAULT_OPTIONS, ValidationOptions
 from .outcome import Issue, dedupe, operation_outcome
-from .valuesets import LocalValueSets
+from .valuesets import LocalValueSets, remembering
 from .walker import check_resource, emit_profile
 
 
 class Validator:
     """Validation against one registry; safe to share between threads (state is per call)."""
 
-    def __init__(self, registry: Any, terminology: ValueSetChecker | None = None) -> None:
+    def __init__(self, registry: Any, terminology: ValueSetChecker | None = None, options: ValidationOptions = DEFAULT_OPTIONS) -> None:
         self.registry = registry
+        self.options = options
         self.definitions = Definitions(registry)
         self.local_valuesets = LocalValueSets(registry)
         self.terminology = terminology
+        self._remembered: dict[int, tuple[ValueSetChecker, ValueSetChecker]] = {}
+
+    def _checker(self, checker: ValueSetChecker) -> ValueSetChecker:
+        """The checker with remembered answers (one table per checker, for the process)."""
+        found = self._remembered.get(id(checker))
+        if found is None or found[0] is not checker:
+            found = self._remembered[id(checker)] = (checker, remembering(checker))
+        return found[1]
 
     def issues(self, resource: Any, profiles: list[str] | None = None, *, terminology: ValueSetChecker | None = None,
                stored: StoredResources | None = None) -> list[Issue]:
@@ -35,8 +45,8 @@ class Validator:
         ``stored`` finds resources users stored (the server's store), e.g. the Questionnaire
         a QuestionnaireResponse answers when it is neither contained nor shipped.
         """
-        checker = terminology or self.terminology or self.local_valuesets
-        run = Run(self.definitions, checker, stored=stored)
+        checker = self._checker(terminology or self.terminology or self.local_valuesets)
+        run = Run(self.definitions, checker, options=self.options, stored=stored)
         out: list[Issue] = []
         path = resource.get("resourceType") if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str) else "$this"
         check_resource(run, resource, path, "Resource", out)

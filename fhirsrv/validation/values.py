@@ -48,7 +48,7 @@ def show(value: Any) -> str:
         if "system" in value or "code" in value:
             system = value.get("system", "")
             return f"{system}#{value.get('code', '')}" if system else repr(value.get("code"))
-        if "coding" in value:
+        if isinstance(value.get("coding"), list):
             return " or ".join(show(c) for c in value["coding"])
         return "{" + ", ".join(f"{k}: {show(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):

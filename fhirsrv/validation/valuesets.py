@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from fhirsrv.terminology import CodeCheck
+from fhirsrv.terminology import CodeCheck, ValueSetChecker
 
 
 @dataclass
@@ -114,3 +114,42 @@ class LocalValueSets:
         if expansion.unknowable:
             return CodeCheck(None, f"the code {code!r} cannot be checked offline against {valueset}")
         return CodeCheck(False, f"the code {code!r} is not in the value set {valueset}")
+
+
+class RememberedAnswers:
+    """A :class:`~fhirsrv.terminology.ValueSetChecker` that asks another one once per
+    (value set, system, code) and remembers the answer.
+
+    Only for checkers whose content cannot change while the process runs (the registry's
+    value sets, the terminology service's shipped content): see :func:`remembering`. The
+    validator asks the same questions over and over (every ``status``, every ``category``
+    of every resource of every document).
+    """
+
+    LIMIT = 65536  # answers kept; codes come from the data, so the table is bounded
+
+    def __init__(self, checker: ValueSetChecker) -> None:
+        self.checker = checker
+        self._answers: dict[tuple[str, str | None, str], CodeCheck] = {}
+
+    def validate_code(
+        self, valueset: str, *, system: str | None, code: str, display: str | None = None
+    ) -> CodeCheck:
+        if display is not None:
+            return self.checker.validate_code(valueset, system=system, code=code, display=display)
+        key = (valueset, system, code)
+        answer = self._answers.get(key)
+        if answer is None:
+            answer = self.checker.validate_code(valueset, system=system, code=code)
+            if len(self._answers) < self.LIMIT:
+                self._answers[key] = answer
+        return answer
+
+
+def remembering(checker: ValueSetChecker) -> ValueSetChecker:
+    """``checker`` with remembered answers when its content is fixed, else itself."""
+    from fhirsrv.terminology.service import TerminologyService
+
+    if isinstance(checker, LocalValueSets | TerminologyService):
+        return RememberedAnswers(checker)
+    return checker

@@ -12,19 +12,23 @@ the profile's size.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from . import invariants
-from .bindings import check_binding
+from .bindings import CHECKED_STRENGTHS, CODED_TYPES, check_binding
 from .compiler import CORE_PREFIX
 from .context import Run
-from .model import NOTHING, Elem, StructureModel
+from .datatype_rules import DATATYPE_RULES
+from .model import NOTHING, Constraint, Elem, StructureModel
 from .outcome import Issue
 from .primitives import json_kind
 from .reference_checks import check_reference
 from .references import BundleIndex
 from .resource_rules import RESOURCE_RULES
 from .slicing import check_slices
+from .text_rules import TEXT_RULES
+from .value_limits import check_limits
 from .values import equals_fixed, matches_pattern, show
 
 RESOURCE_TYPE_NAMES = ("Resource", "DomainResource")
@@ -63,9 +67,9 @@ def check_resource(run: Run, data: Any, path: str, allowed: str, out: list[Issue
 def validate_resource(run: Run, data: dict[str, Any], path: str, model: StructureModel, base: bool, out: list[Issue]) -> None:
     run.resources.append(data)
     rtype = data.get("resourceType")
-    is_bundle = rtype == "Bundle"
+    is_bundle = rtype == "Bundle" or rtype == "Parameters"
     if is_bundle:
-        run.bundles.append(BundleIndex.build(data, path))
+        run.bundles.append(BundleIndex.build(data, path) if rtype == "Bundle" else BundleIndex.build_parameters(data, path))
     try:
         walk_complex(run, model.root, model.type, data, path, base, out, is_resource=True)
         check_constraints(run, model.root, data, None, path, base, out)
@@ -79,7 +83,7 @@ def validate_resource(run: Run, data: dict[str, Any], path: str, model: Structur
 
 def profile_issues(run: Run, data: dict[str, Any], path: str, url: str) -> list[Issue] | None:
     """Issues of ``data`` against profile ``url`` (cached per call); None if the profile is unknown."""
-    key = (id(data), url)
+    key = (id(data), run.defs.identity(url))
     if key in run.profile_results:
         return run.profile_results[key]
     model = run.defs.structure(url)
@@ -121,7 +125,7 @@ def conforms(run: Run, data: dict[str, Any], path: str, url: str) -> tuple[bool 
     Slice matching and reference checks ask this for every candidate profile; stopping at the
     first error keeps the price of a "no" low. A cached full result answers too.
     """
-    key = (id(data), url)
+    key = (id(data), run.defs.identity(url))
     full = run.profile_results.get(key)
     if full is not None:
         errors = [i for i in full if i.is_error and i.message_id != "reference-target-profile"]
@@ -171,7 +175,7 @@ def _quick_reject(model: StructureModel, data: dict[str, Any], path: str) -> Non
 
 def emit_profile(run: Run, data: dict[str, Any], path: str, url: str, out: list[Issue], *, claimed: bool = False) -> None:
     """Add the issues of ``data`` against ``url`` once per call, however often it is asked."""
-    key = (id(data), url)
+    key = (id(data), run.defs.identity(url))
     if key in run.emitted:
         return
     if not isinstance(out, FailFast):  # a fail-fast walk's issues are thrown away
@@ -187,8 +191,13 @@ def emit_profile(run: Run, data: dict[str, Any], path: str, url: str, out: list[
 # ----------------------------------------------------------------------------- complex values
 
 
-def child_index(run: Run, elem: Elem, tcode: str | None, base: bool) -> tuple[dict[str, tuple[Elem, str | None]] | None, Elem | None, tuple[Elem, ...]]:
-    """JSON property name → (element, type) for the children of ``elem`` as type ``tcode``.
+# One JSON property of a complex value: (element, the type its name selects or None, whether
+# that type is a primitive (so ``_name`` may go with it), the choice stem or None).
+Slot = tuple[Elem, str | None, bool, str | None]
+
+
+def child_index(run: Run, elem: Elem, tcode: str | None, base: bool) -> tuple[dict[str, Slot] | None, Elem | None, tuple[Elem, ...]]:
+    """JSON property name → :data:`Slot` for the children of ``elem`` as type ``tcode``.
 
     Also returns the root of the type definition the children came from (its invariants
     apply to the value), or None when they are the element's own; and the children whose
@@ -224,16 +233,17 @@ def child_index(run: Run, elem: Elem, tcode: str | None, base: bool) -> tuple[di
     if not children:
         result: tuple[Any, Any, Any] = (None, type_root, ())
     else:
-        index: dict[str, tuple[Elem, str | None]] = {}
+        primitives = run.defs.primitives
+        index: dict[str, Slot] = {}
         for child in children.values():
             if child.choice:
                 for type_ref in child.types:
-                    index[child.json_name + _cap(type_ref.code)] = (child, type_ref.code)
+                    index[child.json_name + _cap(type_ref.code)] = (child, type_ref.code, type_ref.code in primitives, child.json_name)
                 for type_slice in child.slices:
                     for type_ref in type_slice.types:
-                        index[child.json_name + _cap(type_ref.code)] = (type_slice, type_ref.code)
+                        index[child.json_name + _cap(type_ref.code)] = (type_slice, type_ref.code, type_ref.code in primitives, child.json_name)
             else:
-                index.setdefault(child.json_name, (child, None))
+                index.setdefault(child.json_name, (child, None, child.single_type in primitives, None))
         required = tuple(
             child for child in children.values()
             if not child.slice_name and (
@@ -251,20 +261,22 @@ def walk_complex(run: Run, elem: Elem, tcode: str | None, data: Any, path: str, 
         if base:
             out.append(Issue("error", "structure", "json-type", f"{path} must be a JSON object ({tcode or 'element'}), not {json_kind(data)}.", path))
         return None
+    index, type_root, required = child_index(run, elem, tcode, base)
     if base and not data:
         out.append(Issue("error", "structure", "empty-element", f"{path} is empty; an element must have a value or children (omit it instead).", path))
-    index, type_root, required = child_index(run, elem, tcode, base)
-    if index is None:
-        return type_root
-    primitives = run.defs.primitives
+    if index is not None:
+        _walk_children(run, elem, tcode, index, required, data, path, base, out, is_resource)
+    return type_root
+
+
+def _walk_children(run: Run, elem: Elem, tcode: str | None, index: dict[str, Slot], required: tuple[Elem, ...], data: dict[str, Any], path: str, base: bool, out: list[Issue], is_resource: bool) -> None:
     present: set[int] = set()
-    choice_seen: dict[str, str] = {}
+    choice_seen: dict[str, str] | None = None
     for key, value in data.items():
-        ext = None
         if key[:1] == "_":
             stem = key[1:]
             entry = index.get(stem)
-            if entry is None or (entry[1] or _single_type(entry[0])) not in primitives:
+            if entry is None or not entry[2]:
                 if base:
                     out.append(Issue("error", "structure", "unknown-element", f"Unknown element {key!r}: {stem!r} is not a primitive element of {tcode or elem.path}.", f"{path}.{key}"))
                 continue
@@ -281,28 +293,25 @@ def walk_complex(run: Run, elem: Elem, tcode: str | None, data: Any, path: str, 
                 else:
                     _check_disallowed_choice(index, key, path, out)
                 continue
-            ext = data.get("_" + key) if (entry[1] or _single_type(entry[0])) in primitives else None
-        child, ctype = entry
-        if ctype and (child.choice or child.slice_name):
-            stem = child.json_name
+            ext = data.get("_" + key) if entry[2] else None
+        child, ctype, _, stem = entry
+        if stem is not None:
+            if choice_seen is None:
+                choice_seen = {}
             other = choice_seen.get(stem)
             if other is not None and base:
                 out.append(Issue("error", "structure", "choice-multiple", f"Only one of the {stem}[x] forms may be present, found {other!r} and {key!r}.", f"{path}.{key}"))
             choice_seen[stem] = key
-        present.add(id(child))
+        if required:
+            present.add(id(child))
         walk_property(run, child, ctype, key, value, ext, path, base, out)
     if required:
         _check_required(run, required, present, path, base, out)
-    return type_root
 
 
-def _single_type(elem: Elem) -> str | None:
-    return elem.single_type
-
-
-def _check_disallowed_choice(index: dict[str, tuple[Elem, str | None]], key: str, path: str, out: list[Issue]) -> None:
+def _check_disallowed_choice(index: dict[str, Slot], key: str, path: str, out: list[Issue]) -> None:
     """In a profile walk, a choice form the profile removed (e.g. ``valueString``) is an error."""
-    for child, ctype in index.values():
+    for child, ctype, _, _ in index.values():
         if ctype and child.choice and key.startswith(child.json_name) and key[len(child.json_name):][:1].isupper():
             allowed = ", ".join(child.json_name + _cap(t.code) for t in child.types)
             out.append(Issue("error", "structure", "type-not-allowed", f"{key!r} is not allowed by the profile here; {child.json_name}[x] may only be {allowed}.", f"{path}.{key}"))
@@ -347,11 +356,22 @@ def walk_property(run: Run, child: Elem, ctype: str | None, key: str, value: Any
             if base:
                 out.append(Issue("error", "structure", "json-array-unexpected", f"{here} must be a single value, not an array (its maximum cardinality is 1).", here))
             return
-        items, exts, count, paths = [value], [ext], 1, [here]
-    _check_max(child, count, here, base, out)
+        if child.max is not None and child.max < 1:
+            _check_max(child, 1, here, base, out)
+        if value is None and ext is None:
+            if base:
+                out.append(Issue("error", "structure", "null-value", f"{here} is null; a value or an extension is required (remove the entry instead).", here))
+        else:
+            walk_value(run, child, ctype, value, ext, here, base, out)
+        if child.slices and child.slicing is not None:
+            check_slices(run, child, ctype, [value], [ext], [here], here, out)
+        return
+    if child.max is not None and count > child.max:
+        _check_max(child, count, here, base, out)
+    n_items, n_exts = len(items), len(exts)
     for i in range(count):
-        item = items[i] if i < len(items) else None
-        item_ext = exts[i] if i < len(exts) else None
+        item = items[i] if i < n_items else None
+        item_ext = exts[i] if i < n_exts else None
         if item is None and item_ext is None:
             if base:
                 out.append(Issue("error", "structure", "null-value", f"{paths[i]} is null; a value or an extension is required (remove the entry instead).", paths[i]))
@@ -379,52 +399,125 @@ def _profile_note(elem: Elem) -> str:
     return f" by the profile {model.label}"
 
 
-def walk_value(run: Run, elem: Elem, ctype: str | None, item: Any, ext: Any, path: str, base: bool, out: list[Issue]) -> None:
+# What walk_value does with a value, by kind.
+PRIMITIVE, RESOURCE, COMPLEX = 0, 1, 2
+
+
+@dataclass(slots=True)
+class ValuePlan:
+    """Everything walk_value decides from the definition alone, for one (element, type, mode).
+
+    Worked out on the first value of that element and kept on the element, so that the walk
+    of every later value does only what this element can ask for: most elements have no
+    fixed value, pattern, checked binding or invariant of this mode, and their values then
+    cost one dictionary read here instead of a series of empty checks.
+    """
+
+    tcode: str | None
+    kind: int
+    check: Any  # the primitive's format check (PRIMITIVE)
+    value_rules: bool  # fixed, pattern, min/max value, maxLength or a checked binding
+    constraints: tuple[Constraint, ...]  # this mode's invariants on the element itself
+    fhirpath_type: str | None
+    type_constraints: tuple[Constraint, ...]  # this mode's invariants of the type definition
+    type_fhirpath_type: str | None
+    reference: bool
+    extension: bool  # base walk of an Extension: its definition is checked too
+    bundle_entry: bool
+    profiles: tuple[str, ...]  # RESOURCE in a profile walk: the profiles it must meet
+
+
+def value_plan(run: Run, elem: Elem, ctype: str | None, base: bool) -> ValuePlan:
+    plans = elem.base_plans if base else elem.profile_plans
+    plan = plans.get(ctype)
+    if plan is not None:
+        return plan
     tcode = ctype or elem.single_type
     rule = run.defs.primitives.get(tcode) if tcode else None
     if rule is not None:
-        _walk_primitive(run, elem, tcode, rule.check, item, ext, path, base, out)
+        kind = PRIMITIVE
+    elif tcode in RESOURCE_TYPE_NAMES or tcode in run.defs.resource_types:
+        kind = RESOURCE
+    else:
+        kind = COMPLEX
+    type_root = child_index(run, elem, tcode, base)[1] if kind == COMPLEX else None
+    type_ref = elem.type_ref(tcode) if tcode else None
+    binding = elem.binding
+    plan = ValuePlan(
+        tcode=tcode,
+        kind=kind,
+        check=rule.check if rule is not None else None,
+        value_rules=(
+            elem.fixed is not NOTHING or elem.pattern is not NOTHING or bool(elem.max_length)
+            or elem.limits is not None or bool(elem.additional_bindings)
+            or (binding is not None and bool(tcode) and binding.strength in CHECKED_STRENGTHS and tcode in CODED_TYPES)
+        ),
+        constraints=_active_constraints(run, elem, base) if kind == COMPLEX or not base else (),
+        fhirpath_type=_fhirpath_type(elem, tcode),
+        type_constraints=_active_constraints(run, type_root, base) if type_root is not None else (),
+        type_fhirpath_type=_fhirpath_type(type_root, tcode) if type_root is not None else None,
+        reference=tcode == "Reference",
+        extension=tcode == "Extension" and base,
+        bundle_entry=elem.path == "Bundle.entry",
+        profiles=type_ref.profiles if type_ref is not None else (),
+    )
+    plans[ctype] = plan
+    return plan
+
+
+def walk_value(run: Run, elem: Elem, ctype: str | None, item: Any, ext: Any, path: str, base: bool, out: list[Issue]) -> None:
+    plan = (elem.base_plans if base else elem.profile_plans).get(ctype) or value_plan(run, elem, ctype, base)
+    kind = plan.kind
+    if kind == PRIMITIVE:
+        _walk_primitive(run, elem, plan, item, ext, path, base, out)
         return
-    if tcode in RESOURCE_TYPE_NAMES or tcode in run.defs.resource_types:
+    if kind == RESOURCE:
         if base:
-            check_resource(run, item, path, tcode, out)
+            check_resource(run, item, path, plan.tcode, out)  # type: ignore[arg-type]
         elif isinstance(item, dict):
-            type_ref = elem.type_ref(tcode)
-            _emit_any_profile(run, item, path, type_ref.profiles if type_ref else (), out)
+            _emit_any_profile(run, item, path, plan.profiles, out)
         return
-    pushed = elem.path == "Bundle.entry" and isinstance(item, dict)
+    tcode = plan.tcode
+    pushed = plan.bundle_entry and isinstance(item, dict)
     if pushed:
         full_url = item.get("fullUrl")
         run.full_urls.append(full_url if isinstance(full_url, str) else None)
     try:
-        type_root = walk_complex(run, elem, tcode, item, path, base, out)
+        walk_complex(run, elem, tcode, item, path, base, out)
     finally:
         if pushed:
             run.full_urls.pop()
     if not isinstance(item, dict):
         return
-    _check_value_rules(run, elem, tcode, item, path, base, out)
-    check_constraints(run, elem, item, tcode, path, base, out)
-    if type_root is not None:
-        check_constraints(run, type_root, item, tcode, path, base, out)
-    if tcode == "Reference":
+    if plan.value_rules:
+        _check_value_rules(run, elem, tcode, item, path, base, out)
+    if plan.constraints:
+        run_constraints(run, plan.constraints, plan.fhirpath_type, item, path, out)
+    if plan.type_constraints:
+        run_constraints(run, plan.type_constraints, plan.type_fhirpath_type, item, path, out)
+    if plan.reference:
         check_reference(run, elem, item, path, base, out)
-    elif tcode == "Extension" and base:
+    elif plan.extension:
         _check_extension(run, item, path, out)
+    elif base and tcode in DATATYPE_RULES:
+        DATATYPE_RULES[tcode](run, item, path, out)
 
 
-def _walk_primitive(run: Run, elem: Elem, tcode: str, check: Any, item: Any, ext: Any, path: str, base: bool, out: list[Issue]) -> None:
+def _walk_primitive(run: Run, elem: Elem, plan: ValuePlan, item: Any, ext: Any, path: str, base: bool, out: list[Issue]) -> None:
     if item is not None:
         if base:
-            problem = check(item)
+            problem = plan.check(item)
             if problem:
                 kind = "structure" if problem.startswith("must be a JSON") else "value"
                 mid = "json-type" if kind == "structure" else "primitive-format"
                 out.append(Issue("error", "value" if kind == "value" else "structure", mid, f"{path} {problem}." if problem.startswith("must") else f"{path}: {problem}.", path))
                 return
-        _check_value_rules(run, elem, tcode, item, path, base, out)
-        if elem.constraints and not base:
-            check_constraints(run, elem, item, tcode, path, base, out)
+            if plan.tcode in TEXT_RULES:
+                TEXT_RULES[plan.tcode](run, item, path, out)
+        if plan.value_rules:
+            _check_value_rules(run, elem, plan.tcode, item, path, base, out)
+        if plan.constraints:
+            run_constraints(run, plan.constraints, plan.fhirpath_type, item, path, out)
     if ext is not None:
         if base:
             element_model = run.defs.base("Element")
@@ -433,7 +526,7 @@ def _walk_primitive(run: Run, elem: Elem, tcode: str, check: Any, item: Any, ext
                 if isinstance(ext, dict) and "extension" not in ext and item is None:
                     out.append(Issue("error", "structure", "empty-element", f"{path} has neither a value nor extensions.", path))
         elif elem.children:
-            walk_complex(run, elem, tcode, ext, path, False, out)
+            walk_complex(run, elem, plan.tcode, ext, path, False, out)
 
 
 def _check_value_rules(run: Run, elem: Elem, tcode: str | None, item: Any, path: str, base: bool, out: list[Issue]) -> None:
@@ -441,10 +534,14 @@ def _check_value_rules(run: Run, elem: Elem, tcode: str | None, item: Any, path:
         out.append(Issue("error", "value", "fixed-value", f"{path} must be exactly {show(elem.fixed)}{_profile_note(elem)}, but is {show(item)}.", path))
     if elem.pattern is not NOTHING and not matches_pattern(item, elem.pattern):
         out.append(Issue("error", "value", "pattern-value", f"{path} must match {show(elem.pattern)}{_profile_note(elem)}, but is {show(item)}.", path))
+    if elem.limits is not None and tcode:
+        check_limits(elem.limits, tcode, item, path, _profile_note(elem), out)
     if elem.max_length and isinstance(item, str) and len(item) > elem.max_length:
         out.append(Issue("error", "value", "max-length", f"{path} is {len(item)} characters long; at most {elem.max_length} are allowed.", path))
     if elem.binding is not None and tcode:
         out.extend(check_binding(elem.binding, tcode, item, path, run.checker))
+        for extra in elem.additional_bindings:
+            out.extend(check_binding(extra, tcode, item, path, run.checker))
 
 
 # ----------------------------------------------------------------------------- invariants
@@ -465,14 +562,17 @@ def check_constraints(run: Run, elem: Elem, item: Any, tcode: str | None, path: 
     if not elem.constraints:
         return
     active = _active_constraints(run, elem, base)
-    if not active:
-        return
+    if active:
+        run_constraints(run, active, _fhirpath_type(elem, tcode), item, path, out)
+
+
+def run_constraints(run: Run, active: tuple[Constraint, ...], fhirpath_type: str | None, item: Any, path: str, out: list[Issue]) -> None:
     bundle = run.bundles[-1] if run.bundles else None
     token = invariants.current_resolver.set(_resolver(run, bundle) if bundle else None)
     try:
         for constraint in active:
             try:
-                ok = invariants.holds(constraint.expression, item, _fhirpath_type(elem, tcode), run.resource, run.root_resource)
+                ok = invariants.holds(constraint.expression, item, fhirpath_type, run.resource, run.root_resource)
             except invariants.InvariantError as exc:
                 out.append(Issue("warning", "processing", "invariant-unevaluable", f"The invariant {constraint.key} could not be checked: {exc}.", path))
                 continue
@@ -494,11 +594,47 @@ def _fhirpath_type(elem: Elem, tcode: str | None) -> str | None:
 def _resolver(run: Run, bundle: BundleIndex) -> Any:
     full_url = run.full_urls[-1] if run.full_urls else None
 
-    def resolve(reference: str) -> dict[str, Any] | None:
+    def resolve(reference: str, holder: Any = None) -> dict[str, Any] | None:
+        if reference.startswith("#"):
+            return _contained_target(run, bundle, reference[1:], holder)
         found = bundle.resolve(reference, full_url)
         return found[0] if found else None
 
     return resolve
+
+
+def _contained_target(run: Run, bundle: BundleIndex, wanted: str, holder: Any) -> dict[str, Any] | None:
+    """``#id`` met by ``resolve()`` in an invariant evaluated above the resource that holds
+    the reference (a Bundle-level rule over its entries): fhirpathpy hands over the bare
+    Reference, so the resource whose ``contained`` it means is the one that holds that very
+    object (fhir-test-cases bundle-resolve-deep)."""
+    # the entries first: the Bundle holds every reference too, but means none of them
+    owners = [r for matches in bundle.by_full_url.values() for r, _ in matches]
+    owners += [r for matches in bundle.by_type_id.values() for r, _ in matches]
+    owners += [r for r in reversed(run.resources) if r.get("resourceType") not in ("Bundle", "Parameters")]
+    seen: set[int] = set()
+    for owner in owners:
+        if id(owner) in seen:
+            continue
+        seen.add(id(owner))
+        if holder is None or _holds(owner, holder):
+            for item in owner.get("contained") or ():
+                if isinstance(item, dict) and item.get("id") == wanted:
+                    return item
+            if holder is not None:
+                return None
+    return None
+
+
+def _holds(value: Any, target: Any) -> bool:
+    """Is ``target`` (by identity) somewhere inside ``value``?"""
+    if value is target:
+        return True
+    if isinstance(value, dict):
+        return any(_holds(v, target) for v in value.values() if isinstance(v, dict | list))
+    if isinstance(value, list):
+        return any(_holds(v, target) for v in value if isinstance(v, dict | list))
+    return False
 
 
 # ----------------------------------------------------------------------------- extensions
@@ -548,7 +684,12 @@ def _emit_any_profile(run: Run, item: dict[str, Any], path: str, urls: tuple[str
     out.extend(best or ())
 
 
-def target_types(run: Run, target_profiles: tuple[str, ...]) -> set[str]:
+def target_types(run: Run, target_profiles: tuple[str, ...]) -> frozenset[str]:
+    """The resource types a Reference with these target profiles may point to (worked out
+    once per tuple of profiles: the definitions do not change)."""
+    known = run.defs.target_types.get(target_profiles)
+    if known is not None:
+        return known
     types: set[str] = set()
     for url in target_profiles:
         model = run.defs.structure(url)
@@ -556,4 +697,5 @@ def target_types(run: Run, target_profiles: tuple[str, ...]) -> set[str]:
             types.add(model.type)
         elif url.startswith(CORE_PREFIX) and url.count("/") == 5:
             types.add(url[len(CORE_PREFIX):].split("|")[0])
-    return types
+    found = run.defs.target_types[target_profiles] = frozenset(types)
+    return found

@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from fhirsrv.app import create_app
-from fhirsrv.config import Settings
-
-from ..serving import serving
+from ..serving import serve_with
 
 
 def _serve(conninfo: str, **settings_changes):
     """The application on a real loopback HTTP server, on the suite's database."""
-    settings = Settings.from_env().with_(database_url=conninfo, **{"auth": "off", **settings_changes})
-    application = create_app(settings, conninfo=conninfo)
-    try:
-        with serving(application) as url:
-            yield url
-    finally:
-        application.extensions["fhirsrv"].close()
+    yield from serve_with(conninfo, **settings_changes)
 
 
 @pytest.fixture(scope="session")

@@ -155,3 +155,53 @@ def test_in_a_value_set_a_user_stored(fhir):
     assert sorted(e["resource"]["id"] for e in body["entry"]) == [f"{tag}-orange", f"{tag}-red"]
     body = fhir.get(f"Observation?code:not-in={vs}&code={system}|").json()
     assert [e["resource"]["id"] for e in body["entry"]] == [f"{tag}-blue"]
+
+
+def _hierarchy_seed(fhir, content: str = "complete") -> tuple[str, str]:
+    tag = uuid.uuid4().hex[:8]
+    system = f"https://fhirsrv.dev/test/CodeSystem/shapes-{tag}"
+    concepts = [{"code": "shape", "concept": [{"code": "polygon", "concept": [{"code": "square"}]}, {"code": "circle"}]},
+                {"code": "colour"}]
+    assert fhir.put(f"CodeSystem/shapes-{tag}", json={
+        "resourceType": "CodeSystem", "id": f"shapes-{tag}", "url": system, "status": "active",
+        "hierarchyMeaning": "is-a", "content": content, "concept": concepts}).status_code == 201
+    for code in ("shape", "polygon", "square", "circle", "colour"):
+        assert fhir.put(f"Observation/{tag}-{code}", json={
+            "resourceType": "Observation", "id": f"{tag}-{code}", "status": "final",
+            "code": {"coding": [{"system": system, "code": code}]}}).status_code == 201
+    return tag, system
+
+
+def _ids(fhir, query: str) -> list[str]:
+    response = fhir.get(query)
+    assert response.status_code == 200, response.text
+    return sorted(e["resource"]["id"].split("-", 1)[1] for e in response.json().get("entry", []))
+
+
+def test_token_below_and_above_follow_the_code_system_hierarchy(fhir):
+    tag, system = _hierarchy_seed(fhir)
+    assert _ids(fhir, f"Observation?code:below={system}|polygon") == ["polygon", "square"]
+    assert _ids(fhir, f"Observation?code:below={system}|shape") == ["circle", "polygon", "shape", "square"]
+    assert _ids(fhir, f"Observation?code:above={system}|square") == ["polygon", "shape", "square"]
+    assert _ids(fhir, f"Observation?code:above={system}|colour") == ["colour"]
+
+
+@pytest.mark.parametrize("value, why", [
+    ("polygon", "needs a system and a code"),
+    ("https://fhirsrv.dev/test/CodeSystem/unknown|polygon", "not known to this server"),
+    ("{system}|hexagon", "is not a code of"),
+])
+def test_token_below_errors(fhir, value, why):
+    tag, system = _hierarchy_seed(fhir)
+    response = fhir.get(f"Observation?code:below={value.format(system=system)}")
+    assert response.status_code == 400
+    issue = response.json()["issue"][0]
+    assert issue["code"] in ("invalid", "not-supported", "value", "processing")
+    assert why in issue["diagnostics"]
+
+
+def test_token_below_refuses_a_code_system_known_only_in_part(fhir):
+    tag, system = _hierarchy_seed(fhir, content="fragment")
+    response = fhir.get(f"Observation?code:below={system}|polygon")
+    assert response.status_code == 400
+    assert "only partly known" in response.json()["issue"][0]["diagnostics"]

@@ -1,0 +1,30 @@
+"""Switches for checks whose right answer depends on the context of use.
+
+The defaults are what a FHIR server receiving production data should do. Each switch names
+the HL7 Java validator setting it corresponds to, so that a verdict can be compared with
+the reference validator run in the same mode (``bench/conformance.py`` maps the test
+suite's settings onto these).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationOptions:
+    #: HTML tags in a plain string are an error (Java ``security-checks``): content that a
+    #: client may render unescaped. Off: not reported (most strings are never rendered).
+    security_checks: bool = False
+    #: HTML tags in ``markdown`` are an error instead of a warning (Java ``noHtmlInMarkdown``).
+    no_html_in_markdown: bool = False
+    #: URLs at ``example.org``/``example.com`` are accepted (Java ``examples``, default true).
+    #: Off: such a URL is an error, for production data where an example URL is a mistake.
+    allow_example_urls: bool = True
+    #: Every relative reference (``Type/id``) must resolve inside the Bundle or Parameters
+    #: being validated (Java ``validateReference: CHECK_EXISTS_AND_TYPE`` with no server to
+    #: fetch from). Off: only document Bundles must be self-contained.
+    references_must_resolve: bool = False
+
+
+DEFAULT_OPTIONS = ValidationOptions()

@@ -1,0 +1,41 @@
+"""The conformance runner's own judgements (bench/conformance.py): which runs it skips as
+needing an online terminology server, and which suite settings it maps onto our options."""
+
+from __future__ import annotations
+
+from bench.conformance import terminology_only, validation_options
+from fhirsrv.validation import default_validator
+from fhirsrv.validation.options import DEFAULT_OPTIONS, ValidationOptions
+
+
+def _outcome(*texts: str, severity: str = "error") -> dict:
+    return {"resourceType": "OperationOutcome", "issue": [{"severity": severity, "code": "invalid", "details": {"text": t}} for t in texts]}
+
+
+WRONG_DISPLAY = "Wrong Display Name 'O2 % BldC Oximetry' for http://loinc.org#59408-5. Valid display is one of 3 choices"
+UNKNOWN_CODE = "Unknown code '209' in the CodeSystem 'http://hl7.org/fhir/sid/cvx' version '20250715'"
+
+
+def test_only_terminology_errors_on_systems_we_lack_are_skipped() -> None:
+    registry = default_validator().registry
+    assert terminology_only(_outcome(WRONG_DISPLAY, UNKNOWN_CODE), registry) == ["http://loinc.org", "http://hl7.org/fhir/sid/cvx"]
+
+
+def test_any_other_error_keeps_the_run() -> None:
+    registry = default_validator().registry
+    assert terminology_only(_outcome(WRONG_DISPLAY, "Constraint failed: vs-3: 'If there is no a value a data absent reason must be present'"), registry) is None
+    assert terminology_only(_outcome(), registry) is None  # nothing to blame on terminology
+    assert terminology_only(_outcome(WRONG_DISPLAY, severity="warning"), registry) is None
+
+
+def test_code_systems_we_hold_in_full_are_ours_to_judge() -> None:
+    registry = default_validator().registry
+    text = "Wrong Display Name 'x' for http://hl7.org/fhir/administrative-gender#male. Valid display is 'Male'"
+    assert terminology_only(_outcome(text), registry) is None
+
+
+def test_suite_settings_map_onto_validation_options() -> None:
+    assert validation_options({"name": "x"}) == DEFAULT_OPTIONS
+    assert validation_options({"security-checks": True, "noHtmlInMarkdown": True, "examples": False,
+                               "validateReference": "CHECK_EXISTS_AND_TYPE"}) == ValidationOptions(
+        security_checks=True, no_html_in_markdown=True, allow_example_urls=False, references_must_resolve=True)
