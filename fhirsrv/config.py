@@ -43,6 +43,18 @@ def _env_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
+def _env_token(name: str) -> str | None:
+    """A ``system|value`` identifier, both parts present (checked at start, not at first use)."""
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return None
+    system, sep, value = raw.partition("|")
+    if not (sep and system and value):
+        raise ValueError(f"{name} must be system|value (e.g. https://www.ehealth.fgov.be/standards/fhir/core/"
+                         f"NamingSystem/cbe|0123456789), got {raw!r}")
+    return raw
+
+
 def _env_required_profiles(name: str) -> tuple[tuple[str, str], ...]:
     """``Type=profile,Type=profile`` → ((type, profile), …); a profile may be an alias (``ips``)
     or a canonical (``url`` or ``url|version``). A type may be named more than once."""
@@ -89,6 +101,8 @@ class Settings:
     enrich_codes: bool = True  # FHIRSRV_ENRICH_CODES: add mapped SNOMED CT / LOINC codings to local ones on ingest
     validate_on_write: bool = True  # FHIRSRV_VALIDATE_ON_WRITE
     document_profile: str = "ips"  # FHIRSRV_DOCUMENT_PROFILE: profile for documents that claim none
+    summary_custodian: str = "fhirsrv patient summary service"  # FHIRSRV_SUMMARY_CUSTODIAN: $summary's custodian
+    summary_custodian_identifier: str | None = None  # FHIRSRV_SUMMARY_CUSTODIAN_IDENTIFIER: its system|value
     # FHIRSRV_REQUIRED_PROFILES: Type=profile pairs every write of that type must conform to
     required_profiles: tuple[tuple[str, str], ...] = ()
     log_level: str = "INFO"  # FHIRSRV_LOG_LEVEL
@@ -127,6 +141,8 @@ class Settings:
             enrich_codes=_env_bool("FHIRSRV_ENRICH_CODES", True),
             validate_on_write=_env_bool("FHIRSRV_VALIDATE_ON_WRITE", True),
             document_profile=os.environ.get("FHIRSRV_DOCUMENT_PROFILE", "ips"),
+            summary_custodian=os.environ.get("FHIRSRV_SUMMARY_CUSTODIAN", "").strip() or cls.summary_custodian,
+            summary_custodian_identifier=_env_token("FHIRSRV_SUMMARY_CUSTODIAN_IDENTIFIER"),
             required_profiles=_env_required_profiles("FHIRSRV_REQUIRED_PROFILES"),
             log_level=os.environ.get("FHIRSRV_LOG_LEVEL", "INFO").upper(),
             auth=os.environ.get("FHIRSRV_AUTH", "on").strip().lower() or "on",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -132,9 +132,15 @@ class Services:
             _ = self.write_validator
 
     @contextmanager
-    def transaction(self) -> Iterator[psycopg.Cursor]:
-        """One database transaction for one request: committed on success, rolled back on error."""
-        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+    def transaction(self, *, pipelined: bool = False) -> Iterator[psycopg.Cursor]:
+        """One database transaction for one request: committed on success, rolled back on error.
+
+        ``pipelined``: the whole transaction in psycopg pipeline mode, so that BEGIN goes out
+        with the first statements and COMMIT with the last ones instead of costing a round
+        trip each; for code that reads results only where it must (document ingest).
+        """
+        with self.pool.connection() as conn, conn.pipeline() if pipelined else nullcontext(), \
+                conn.transaction(), conn.cursor() as cur:
             yield cur
             for hook in self.commit_hooks:
                 hook(cur)

@@ -32,15 +32,16 @@ client can leave them out with ``_tag:not``. History and the old document stay r
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-from psycopg import Cursor
+from psycopg import Cursor, pq
 
 from .. import fhirjson
 from ..errors import Conflict, Unprocessable
 from ..services import Services
-from ..store.repository import Stored, new_id, now
+from ..store.repository import Current, Stored, new_id, now
 from ..terminology.enrich import enrich, enrichment_enabled
 from . import fhirtime, records
 from .conformance import check_profiles, check_shape
@@ -79,18 +80,11 @@ def ingest_document(
     """Validate, then store ``bundle`` and its entries in the caller's transaction.
 
     ``bundle_id``: the id a transaction already designated for the document (else a new one).
+    The database work is a few round trips whatever the document's size (see :class:`_Ingest`).
     """
     svc = svc or _services()
-    enrich_codes = _enricher(svc)
     check_shape(bundle)
-    identifier = (bundle["identifier"]["system"], bundle["identifier"]["value"])
-    records.lock_key(cur, f"document|{identifier[0]}|{identifier[1]}")
-    existing = records.by_identifier(cur, *identifier)
-    if existing is not None:  # a retry: the stored copy was validated when it came
-        return _already_stored(cur, svc, existing, bundle)
-    profile = check_profiles(bundle, svc.registry, svc.settings.document_profile,
-                             validate_profiles=svc.settings.validate_on_write, terminology=svc.terminology)
-    return _store_new(cur, svc, bundle, identifier, profile, enrich_codes, bundle_id or new_id())
+    return _Ingest(cur, svc, bundle, bundle_id or new_id()).run()
 
 
 def _comparable(bundle: dict[str, Any]) -> bytes:
@@ -117,90 +111,141 @@ def _enricher(svc: Services) -> Callable[[dict[str, Any]], dict[str, Any]]:
     return lambda resource: enrich(resource, session)
 
 
-def _store_new(
-    cur: Cursor,
-    svc: Services,
-    bundle: dict[str, Any],
-    identifier: tuple[str, str],
-    profile: DocumentProfile,
-    enrich_codes: Callable[[dict[str, Any]], dict[str, Any]],
-    bundle_id: str,
-) -> IngestResult:
-    entries: list[dict[str, Any]] = bundle["entry"]
-    refs = BundleReferences(entries)
-    composition = entries[0]["resource"]
-    patient_at = refs.resolve(composition["subject"]["reference"], 0)
-    assert patient_at is not None  # shape_issues checked it
-    patient_id, patient_is_new = _match_patient(cur, svc, entries[patient_at]["resource"], patient_at)
+class _Ingest:
+    """One document's ingest, in as few round trips as the decisions allow.
 
-    targets = [(e["resource"]["resourceType"], new_id()) for e in entries]
-    targets[patient_at] = ("Patient", patient_id)
-    moment = now()
-    source = f"Bundle/{bundle_id}"
+    1. locks and lookups, pipelined: the document identifier's lock and its stored copy, the
+       patient identifiers' locks and the matching Patients, the surrogate keys — one wait;
+    2. (only for a known patient) the source's lock and its current document — one wait;
+    3. (only when that document is superseded) its resources no other current document
+       holds, then their current versions under their write locks — two waits;
+    4. every write pipelined: all new resources in one INSERT with one statement for their
+       index rows, the registry rows, the superseded versions — one wait, then the commit.
 
-    def replacer(context: int):
-        def replace(reference: str) -> str | None:
-            at = refs.resolve(reference, context)
-            return None if at is None else f"{targets[at][0]}/{targets[at][1]}"
+    Validation (the document's profile) runs once, after step 1 showed the document is new.
+    """
 
-        return replace
+    def __init__(self, cur: Cursor, svc: Services, bundle: dict[str, Any], bundle_id: str) -> None:
+        self.cur, self.svc, self.bundle, self.bundle_id = cur, svc, bundle, bundle_id
+        self.identifier = (bundle["identifier"]["system"], bundle["identifier"]["value"])
+        self.entries: list[dict[str, Any]] = bundle["entry"]
+        self.refs = BundleReferences(self.entries)
+        self.composition = self.entries[0]["resource"]
+        patient_at = self.refs.resolve(self.composition["subject"]["reference"], 0)
+        assert patient_at is not None  # check_shape checked it
+        self.patient_at = patient_at
+        self.moment = now()
 
-    writes: list[tuple[str, str, dict[str, Any]]] = [("Bundle", bundle_id, bundle)]
-    for at, entry in enumerate(entries):
-        if at != patient_at or patient_is_new:
-            resource = _with_source(rewrite(entry["resource"], replacer(at)), source)
-            writes.append((*targets[at], enrich_codes(resource)))
-    rewritten_composition = writes[1][2]
+    def run(self) -> IngestResult:
+        cur, svc = self.cur, self.svc
+        patient_identifiers = matchable_identifiers(self.entries[self.patient_at]["resource"])
+        with cur.connection.pipeline():
+            records.lock_key(cur, f"document|{self.identifier[0]}|{self.identifier[1]}")
+            existing = records.by_identifier(cur, *self.identifier)
+            lock_identifiers(cur, patient_identifiers)
+            matches = find_patients(cur, patient_identifiers)
+            surrogates = svc.store.allocate_surrogates(cur, len(self.entries) + 2)  # + Bundle, DocumentReference
+        if existing.result() is not None:  # a retry: the stored copy was validated when it came
+            return _already_stored(cur, svc, existing.result(), self.bundle)
+        profile = check_profiles(self.bundle, svc.registry, svc.settings.document_profile,
+                                 validate_profiles=svc.settings.validate_on_write, terminology=svc.terminology)
+        patient_id, patient_is_new = self._patient(matches.result())
+        targets = [(e["resource"]["resourceType"], new_id()) for e in self.entries]
+        targets[self.patient_at] = ("Patient", patient_id)
+        writes = self._entry_writes(targets, patient_is_new)
 
-    source_key = _source_key(composition, entries, refs, identifier)
-    records.lock_key(cur, f"document-source|{patient_id}|{source_key}")
-    previous = records.current_from_source(cur, patient_id, source_key)
-    document_date = fhirtime.parse(composition.get("date")) or fhirtime.parse(bundle.get("timestamp")) or moment
-    newer = previous is None or document_date >= previous.document_date
-    replaced = previous.docref_id if previous is not None and newer else None
-    docref_id = new_id()
-    writes.append(("DocumentReference", docref_id, document_reference(
-        bundle=bundle, bundle_id=bundle_id, composition=rewritten_composition, composition_id=targets[0][1],
-        patient_id=patient_id, moment=moment, replaces=replaced, superseded=not newer)))
-    stored_bundle = _create_all(cur, svc, writes, moment)[0]
-
-    record = records.DocumentRecord(
-        bundle_id, patient_id, source_key, targets[0][1], docref_id, document_date,
-        None if newer or previous is None else previous.bundle_id,
-    )
-    records.insert(cur, record, identifier, moment, targets)
-    if previous is not None and newer:
-        _supersede(cur, svc, previous, bundle_id)
-    return IngestResult(
-        stored_bundle, True, patient_id, docref_id,
-        entries={e.get("fullUrl", ""): f"{t[0]}/{t[1]}" for e, t in zip(entries, targets, strict=True)},
-        replaced=replaced,
-        profile=profile,
-    )
-
-
-def _create_all(cur: Cursor, svc: Services, writes: list[tuple[str, str, dict]], moment) -> list[Stored]:
-    """Create every resource of the document under its pre-assigned id, pipelined: surrogate
-    keys come in one round trip, and then no create waits for the answer of the one before."""
-    keys = svc.store.allocate_surrogates(cur, len(writes))
-    with cur.connection.pipeline():
-        return [svc.store.create(cur, rtype, resource, moment=moment, rid=rid, surrogate=key)[0]
-                for (rtype, rid, resource), key in zip(writes, keys, strict=True)]
-
-
-def _match_patient(cur: Cursor, svc: Services, patient: dict[str, Any], at: int) -> tuple[str, bool]:
-    """(id, is_new): the stored Patient with one of the document Patient's identifiers, or a new id."""
-    identifiers = matchable_identifiers(patient)
-    lock_identifiers(cur, identifiers)
-    found = find_patients(cur, svc.model, identifiers)
-    if len(found) > 1:
-        raise Unprocessable(
-            f"the document's Patient matches {len(found)} stored patients by identifier "
-            f"({', '.join('Patient/' + f for f in found)}); resolve the duplicate before sending documents",
-            code="multiple-matches",
-            expression=f"Bundle.entry[{at}].resource.identifier",
+        source_key = _source_key(self.composition, self.entries, self.refs, self.identifier)
+        previous = None if patient_is_new else self._current_document(patient_id, source_key)
+        document_date = (fhirtime.parse(self.composition.get("date")) or fhirtime.parse(self.bundle.get("timestamp"))
+                         or self.moment)
+        newer = previous is None or document_date >= previous.document_date
+        replaced = previous if previous is not None and newer else None
+        revisions = self._supersession(replaced) if replaced is not None else []
+        docref_id = new_id()
+        writes.append(("DocumentReference", docref_id, document_reference(
+            bundle=self.bundle, bundle_id=self.bundle_id, composition=writes[1][2], composition_id=targets[0][1],
+            patient_id=patient_id, moment=self.moment, replaces=replaced.docref_id if replaced else None,
+            superseded=not newer)))
+        record = records.DocumentRecord(
+            self.bundle_id, patient_id, source_key, targets[0][1], docref_id, document_date,
+            None if newer or previous is None else previous.bundle_id,
         )
-    return (found[0], False) if found else (new_id(), True)
+        with _pipeline(cur):
+            stored = svc.store.create_many(cur, writes, surrogates=surrogates[:len(writes)], moment=self.moment)
+            records.insert(cur, record, self.identifier, self.moment, targets)
+            if replaced is not None:
+                records.mark_superseded(cur, replaced.bundle_id, self.bundle_id)
+            svc.store.revise_many(cur, revisions, moment=self.moment)
+        return IngestResult(
+            stored[0], True, patient_id, docref_id,
+            entries={e.get("fullUrl", ""): f"{t[0]}/{t[1]}" for e, t in zip(self.entries, targets, strict=True)},
+            replaced=replaced.docref_id if replaced else None,
+            profile=profile,
+        )
+
+    def _patient(self, found: list[str]) -> tuple[str, bool]:
+        """(id, is_new): the stored Patient with one of the document Patient's identifiers, or a new id."""
+        if len(found) > 1:
+            raise Unprocessable(
+                f"the document's Patient matches {len(found)} stored patients by identifier "
+                f"({', '.join('Patient/' + f for f in found)}); resolve the duplicate before sending documents",
+                code="multiple-matches",
+                expression=f"Bundle.entry[{self.patient_at}].resource.identifier",
+            )
+        return (found[0], False) if found else (new_id(), True)
+
+    def _entry_writes(self, targets: list[tuple[str, str]], patient_is_new: bool) -> list[tuple[str, str, dict]]:
+        """The document as received, then each entry rewritten, sourced and enriched (the
+        Patient only when it is new: a stored Patient is not overwritten by a document's copy)."""
+        enrich_codes = _enricher(self.svc)
+        source = f"Bundle/{self.bundle_id}"
+
+        def replacer(context: int) -> Callable[[str], str | None]:
+            def replace(reference: str) -> str | None:
+                at = self.refs.resolve(reference, context)
+                return None if at is None else f"{targets[at][0]}/{targets[at][1]}"
+
+            return replace
+
+        writes: list[tuple[str, str, dict[str, Any]]] = [("Bundle", self.bundle_id, self.bundle)]
+        for at, entry in enumerate(self.entries):
+            if at != self.patient_at or patient_is_new:
+                resource = _with_source(rewrite(entry["resource"], replacer(at)), source)
+                writes.append((*targets[at], enrich_codes(resource)))
+        return writes
+
+    def _current_document(self, patient_id: str, source_key: str) -> records.DocumentRecord | None:
+        """The known patient's current document from this source, under the source's lock."""
+        with self.cur.connection.pipeline():
+            records.lock_key(self.cur, f"document-source|{patient_id}|{source_key}")
+            return records.current_from_source(self.cur, patient_id, source_key).result()
+
+    def _supersession(self, old: records.DocumentRecord) -> list[tuple[Current, dict[str, Any]]]:
+        """New versions for what ``old`` being superseded changes: its DocumentReference becomes
+        ``superseded``; its resources that no current document holds get :data:`SUPERSEDED_TAG`."""
+        cur, store = self.cur, self.svc.store
+        orphans = [(t, i) for t, i in records.orphaned_members(cur, old.bundle_id).result() if t != "Patient"]
+        keys = [("DocumentReference", old.docref_id), *orphans]
+        with cur.connection.pipeline():
+            store.lock_many(cur, keys)
+            current = store.current_many(cur, keys)
+        revisions: list[tuple[Current, dict[str, Any]]] = []
+        for key in keys:
+            found = current.get(key)
+            if found is None or found.stored.body is None:
+                continue
+            body = fhirjson.loads(found.stored.body)
+            revisions.append((found, {**body, "status": "superseded"} if key[0] == "DocumentReference"
+                              else _tag_superseded(body)))
+        return revisions
+
+
+def _pipeline(cur: Cursor) -> AbstractContextManager[Any]:
+    """Pipeline mode for the writes: a block of its own, or none when the caller's pipeline is
+    open (``Services.transaction(pipelined=True)``) — then they travel with the COMMIT."""
+    if cur.connection.pgconn.pipeline_status != pq.PipelineStatus.OFF:
+        return nullcontext()
+    return cur.connection.pipeline()
 
 
 def _with_source(resource: dict[str, Any], source: str) -> dict[str, Any]:
@@ -248,14 +293,6 @@ def _source_key(composition: dict, entries: list[dict], refs: BundleReferences, 
     return f"document:{identifier[0]}|{identifier[1]}"
 
 
-def _supersede(cur: Cursor, svc: Services, old: records.DocumentRecord, by_bundle: str) -> None:
-    records.mark_superseded(cur, old.bundle_id, by_bundle)
-    _patch(cur, svc, "DocumentReference", old.docref_id, lambda r: {**r, "status": "superseded"})
-    for rtype, rid in records.orphaned_members(cur, old.bundle_id):
-        if rtype != "Patient":
-            _patch(cur, svc, rtype, rid, _tag_superseded)
-
-
 def _tag_superseded(resource: dict[str, Any]) -> dict[str, Any]:
     meta = dict(resource.get("meta") or {})
     tags = list(meta.get("tag") or [])
@@ -263,9 +300,3 @@ def _tag_superseded(resource: dict[str, Any]) -> dict[str, Any]:
         tags.append(SUPERSEDED_TAG)
     meta["tag"] = tags
     return {**resource, "meta": meta}
-
-
-def _patch(cur: Cursor, svc: Services, rtype: str, rid: str, change) -> None:
-    stored = svc.store.find_current(cur, rtype, rid)
-    if stored is not None and stored.body is not None:
-        svc.store.update(cur, rtype, rid, change(fhirjson.loads(stored.body)))

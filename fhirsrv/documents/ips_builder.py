@@ -8,8 +8,8 @@ last received document. Shape, per IPS and FHIR documents:
 * ``Bundle.type = document``, a fresh ``identifier`` (urn:uuid), ``timestamp``, ``fullUrl``
   on every entry (the stored resource's URL, or ``urn:uuid:`` for what is generated);
 * the Composition first (LOINC 60591-5, subject, date, author = this server as a Device,
-  custodian = the service's Organization, title), then the Patient, the section entries,
-  and every resource they reference, transitively, each exactly once;
+  custodian = the configured Organization (:class:`Custodian`), title), then the Patient,
+  the section entries, and every resource they reference, transitively, each exactly once;
 * every section the profile defines that has content, and every required section always
   (entries, else the known absence, else ``emptyReason`` — or, in IPS 1.1.0 where
   ``emptyReason`` is 0..0, the 1.1.0 "no information" resource), each with a LOINC code, a
@@ -25,21 +25,43 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import orjson
 from psycopg import Cursor
 
 from .. import __version__, fhirjson
+from ..config import Settings
 from ..conformance.registry import Registry
 from ..store.repository import format_instant, now
 from . import absent, narrative, records, selection
 from .docref import PATIENT_SUMMARY
+from .pending import Pending
 from .profiles import DocumentProfile
 from .references import iter_references, split_relative
 from .sections import SectionDef, section_definitions
 
-SERVICE_NAME = "fhirsrv patient summary service"
+
+@dataclass(frozen=True)
+class Custodian:
+    """The organisation that keeps the generated summaries (``Composition.custodian``), from
+    FHIRSRV_SUMMARY_CUSTODIAN and FHIRSRV_SUMMARY_CUSTODIAN_IDENTIFIER (``system|value``)."""
+
+    name: str = Settings.summary_custodian
+    identifier: str | None = None  # system|value
+
+    def organization(self, base: str) -> dict[str, Any]:
+        """The Organization entry; its id is stable for one server and custodian."""
+        org: dict[str, Any] = {"resourceType": "Organization",
+                               "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{base}#custodian#{self.name}"))}
+        if self.identifier:
+            system, _, value = self.identifier.partition("|")
+            org["identifier"] = [{"system": system, "value": value}]
+        org["name"] = self.name
+        return org
+
+
 TITLES = {
     "11450-4": "Active Problems", "48765-2": "Allergies and Intolerances", "10160-0": "Medication Summary",
     "11369-6": "Immunizations", "30954-2": "Results", "47519-4": "History of Procedures",
@@ -74,21 +96,29 @@ class Item:
         resource = self.body if self.body is not None else orjson.Fragment(self.text)
         return {"fullUrl": self.full_url, "resource": resource}
 
+    @cached_property
+    def targets(self) -> tuple[tuple[str, str], ...]:
+        """(type, id) of every relative reference in the resource (walked once per item)."""
+        found = (split_relative(ref["reference"]) for ref in iter_references(self.data))
+        return tuple(t for t in found if t is not None)
+
 
 def _item(row: tuple[str, str, str], base: str) -> Item:
     rtype, rid, text = row
     return Item(rtype, rid, orjson.loads(text), text=text, full_url=f"{base}/{rtype}/{rid}")
 
 
-def load_patient(cur: Cursor, patient_id: str, base: str) -> list[Item]:
-    """The patient's current resources (the Patient first), minus superseded-in-source ones."""
-    cur.execute(
+def load_patient(cur: Cursor, patient_id: str, base: str) -> Pending[list[Item]]:
+    """The patient's current resources (the Patient first), minus superseded-in-source ones:
+    one query, sent at once (a :class:`Pending`) so that it can share a round trip."""
+    return Pending(
+        cur,
         "SELECT r.rtype, r.id, r.body::text FROM resource r WHERE r.patient_id = %s AND r.current"
         " AND NOT r.deleted AND r.rtype <> ALL (%s) AND " + records.CURRENT_FOR_SOURCE
         + " ORDER BY r.rtype <> 'Patient', r.last_updated, r.id",
         (patient_id, _NOT_CONTENT),
+        lambda rows: [_item(row, base) for row in rows],
     )
-    return [_item(row, base) for row in cur.fetchall()]
 
 
 def fetch(cur: Cursor, keys: Iterable[tuple[str, str]], base: str) -> list[Item]:
@@ -104,12 +134,14 @@ def fetch(cur: Cursor, keys: Iterable[tuple[str, str]], base: str) -> list[Item]
 
 
 def _referenced(item: Item, base: str) -> Iterable[tuple[str, str]]:
+    """What ``item`` points at: relative references (stored resources use them), and absolute
+    ones into this server's ``base``."""
+    yield from item.targets
+    prefix = base + "/"
+    if item.text is not None and prefix not in item.text:  # the common case: a substring search
+        return
     for ref in iter_references(item.data):
-        reference = ref["reference"]
-        if reference.startswith(base + "/"):
-            reference = reference[len(base) + 1:]
-        target = split_relative(reference)
-        if target is not None:
+        if ref["reference"].startswith(prefix) and (target := split_relative(ref["reference"][len(prefix):])):
             yield target
 
 
@@ -160,7 +192,7 @@ def _section_entries(sd: SectionDef, candidates: list[Item], profile: DocumentPr
 def _without_parts(items: list[Item]) -> list[Item]:
     """Drop entries another entry of the section references (a panel's members, a report's
     results): they come into the document with their panel, listed once, under it."""
-    referenced = {f"{t}/{i}" for item in items for t, i in _referenced(item, "")}
+    referenced = {f"{t}/{i}" for item in items for t, i in item.targets}
     return [item for item in items if item.key not in referenced]
 
 
@@ -168,9 +200,11 @@ class SummaryBuilder:
     """Builds one document for one patient and profile."""
 
     def __init__(
-        self, cur: Cursor, registry: Registry, profile: DocumentProfile, base: str, admit: Admit | None = None
+        self, cur: Cursor, registry: Registry, profile: DocumentProfile, base: str, admit: Admit | None = None,
+        custodian: Custodian | None = None,
     ) -> None:
         self.cur, self.registry, self.profile, self.base, self.admit = cur, registry, profile, base, admit
+        self.custodian = custodian or Custodian()
         self.moment = format_instant(now())
         self.included: dict[str, Item] = {}
 
@@ -179,8 +213,9 @@ class SummaryBuilder:
         item = self.included.get(reference)
         return item.data if item else None
 
-    def build(self, patient_id: str) -> dict[str, Any]:
-        items = load_patient(self.cur, patient_id, self.base)
+    def build(self, patient_id: str, loaded: list[Item] | None = None) -> dict[str, Any]:
+        """The document; ``loaded``: what :func:`load_patient` answered, if already asked."""
+        items = loaded if loaded is not None else load_patient(self.cur, patient_id, self.base).result()
         if not items or items[0].rtype != "Patient":
             raise LookupError(f"Patient/{patient_id}")
         patient, content = items[0], items[1:]
@@ -221,12 +256,10 @@ class SummaryBuilder:
 
     def _service_parties(self) -> tuple[dict[str, Any], dict[str, Any]]:
         device_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.base}#device"))
-        org_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.base}#custodian"))
         device = {"resourceType": "Device", "id": device_id,
                   "deviceName": [{"name": "fhirsrv", "type": "manufacturer-name"}],
                   "version": [{"value": __version__}]}
-        custodian = {"resourceType": "Organization", "id": org_id, "name": SERVICE_NAME}
-        return device, custodian
+        return device, self.custodian.organization(self.base)
 
     def _composition(self, patient: Item, sections: list[dict], device: dict, custodian: dict) -> dict[str, Any]:
         cid = str(uuid.uuid4())
@@ -245,7 +278,7 @@ class SummaryBuilder:
             "date": self.moment,
             "author": [{"reference": f"urn:uuid:{device['id']}", "display": "fhirsrv"}],
             "title": title,
-            "custodian": {"reference": f"urn:uuid:{custodian['id']}", "display": SERVICE_NAME},
+            "custodian": {"reference": f"urn:uuid:{custodian['id']}", "display": custodian["name"]},
             "section": sections,
         }
 
@@ -262,10 +295,11 @@ class SummaryBuilder:
 
 
 def build_summary(
-    cur: Cursor, registry: Registry, patient_id: str, profile: DocumentProfile, base: str, admit: Admit | None = None
+    cur: Cursor, registry: Registry, patient_id: str, profile: DocumentProfile, base: str, admit: Admit | None = None,
+    loaded: list[Item] | None = None, custodian: Custodian | None = None,
 ) -> dict:
     """The document Bundle (stored resources spliced in as ``orjson.Fragment``)."""
-    return SummaryBuilder(cur, registry, profile, base, admit).build(patient_id)
+    return SummaryBuilder(cur, registry, profile, base, admit, custodian).build(patient_id, loaded)
 
 
 def build_document(cur: Cursor, composition_id: str, base: str, admit: Admit | None = None) -> dict[str, Any] | None:

@@ -2,7 +2,9 @@
 
 Documents from different EHRs name the same person by the same national identifier; the
 Belgian SSIN has been published under three system URIs (DOMAIN §3.2 #5), which count as one.
-The lookup is one token search on the ``identifier`` index, the aliases OR-ed.
+The lookup is one query on the search index (``Patient.identifier`` token rows, every
+``system|value`` and alias at once) — the rows ``Patient?identifier=`` searches — sent as a
+:class:`~.pending.Pending` so that ingest can send it beside its other lookups.
 """
 
 from __future__ import annotations
@@ -11,9 +13,8 @@ from typing import Any
 
 from psycopg import Cursor
 
-from ..conformance.r4 import R4Model
 from ..errors import FhirError, NotFound
-from ..store.search import find_ids
+from .pending import Pending
 
 SSIN = "https://www.ehealth.fgov.be/standards/fhir/core/NamingSystem/ssin"
 SSIN_ALIASES = (
@@ -40,26 +41,27 @@ def matchable_identifiers(patient: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def lock_identifiers(cur: Cursor, identifiers: list[tuple[str, str]]) -> None:
-    """Serialise concurrent ingests of one person so that they do not create two Patients."""
+    """Serialise concurrent ingests of one person so that they do not create two Patients
+    (one statement, the keys in a fixed order)."""
     keys = sorted({f"Patient.identifier|{equivalent_systems(s)[0]}|{v}" for s, v in identifiers})
-    for key in keys:
-        cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
+    if keys:
+        cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(%s::text[]) AS k", (keys,))
 
 
-def _escape(text: str) -> str:
-    """A search value's reserved characters (``\\ , | $``) taken literally."""
-    for char in ("\\", ",", "|", "$"):
-        text = text.replace(char, "\\" + char)
-    return text
+_MAX_MATCHES = 10  # enough to tell none, one or several
 
 
-def find_patients(cur: Cursor, model: R4Model, identifiers: list[tuple[str, str]]) -> list[str]:
-    """Ids of current Patients carrying any of ``identifiers``."""
-    if not identifiers:
-        return []
-    tokens = sorted({f"{_escape(alias)}|{_escape(value)}" for system, value in identifiers
-                     for alias in equivalent_systems(system)})
-    return sorted(find_ids(cur, model, "Patient", [("identifier", ",".join(tokens))]))
+def find_patients(cur: Cursor, identifiers: list[tuple[str, str]]) -> Pending[list[str]]:
+    """Ids of current Patients carrying any of ``identifiers`` (SSIN aliases count as one)."""
+    pairs = sorted({(alias, value) for system, value in identifiers for alias in equivalent_systems(system)})
+    return Pending(
+        cur,
+        "SELECT DISTINCT r.id FROM idx_token t JOIN resource r ON r.rid = t.rid AND r.current AND NOT r.deleted"
+        " WHERE t.rtype = 'Patient' AND t.param = 'identifier'"
+        " AND (t.code, t.system) IN (SELECT * FROM unnest(%s::text[], %s::text[])) ORDER BY r.id LIMIT %s",
+        ([v for _, v in pairs], [s for s, _ in pairs], _MAX_MATCHES),
+        lambda rows: [row[0] for row in rows],
+    )
 
 
 def parse_token(token: str, parameter: str = "identifier") -> tuple[str, str]:
@@ -74,9 +76,9 @@ def parse_token(token: str, parameter: str = "identifier") -> tuple[str, str]:
     return system, value
 
 
-def patient_by_identifier(cur: Cursor, model: R4Model, system: str, value: str) -> str:
+def patient_by_identifier(cur: Cursor, system: str, value: str) -> str:
     """The one Patient with that identifier: 404 for none, 422 for several."""
-    found = find_patients(cur, model, [(system, value)])
+    found = find_patients(cur, [(system, value)]).result()
     if not found:
         raise NotFound(f"no Patient has identifier {system}|{value}")
     if len(found) > 1:

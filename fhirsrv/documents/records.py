@@ -2,6 +2,8 @@
 which one is current, and which resources each contributed.
 
 All functions run in the caller's transaction, beside the resource writes they describe.
+Lookups answer a :class:`~.pending.Pending`: sent at once, read when needed, so that inside a
+pipeline they share a round trip with the statements around them.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from psycopg import Cursor
+
+from .pending import Pending
 
 
 @dataclass(frozen=True)
@@ -30,24 +34,25 @@ def lock_key(cur: Cursor, key: str) -> None:
     cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
 
 
-def by_identifier(cur: Cursor, system: str, value: str) -> DocumentRecord | None:
-    cur.execute(
-        f"SELECT {_COLUMNS} FROM document WHERE identifier_system = %s AND identifier_value = %s",
-        (system, value),
+def _first_record(rows: list[tuple]) -> DocumentRecord | None:
+    return DocumentRecord(*rows[0]) if rows else None
+
+
+def by_identifier(cur: Cursor, system: str, value: str) -> Pending[DocumentRecord | None]:
+    return Pending(
+        cur, f"SELECT {_COLUMNS} FROM document WHERE identifier_system = %s AND identifier_value = %s",
+        (system, value), _first_record,
     )
-    row = cur.fetchone()
-    return DocumentRecord(*row) if row else None
 
 
-def current_from_source(cur: Cursor, patient_id: str, source_key: str) -> DocumentRecord | None:
+def current_from_source(cur: Cursor, patient_id: str, source_key: str) -> Pending[DocumentRecord | None]:
     """The newest not-superseded document of this patient from this source."""
-    cur.execute(
+    return Pending(
+        cur,
         f"SELECT {_COLUMNS} FROM document WHERE patient_id = %s AND source_key = %s AND superseded_by IS NULL"
         " ORDER BY document_date DESC, received_at DESC LIMIT 1",
-        (patient_id, source_key),
+        (patient_id, source_key), _first_record,
     )
-    row = cur.fetchone()
-    return DocumentRecord(*row) if row else None
 
 
 def insert(
@@ -64,9 +69,10 @@ def insert(
         (record.bundle_id, identifier[0], identifier[1], record.patient_id, record.source_key,
          record.composition_id, record.docref_id, record.document_date, received_at, record.superseded_by),
     )
-    cur.executemany(
-        "INSERT INTO document_member (bundle_id, rtype, id) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-        [(record.bundle_id, rtype, rid) for rtype, rid in members],
+    cur.execute(
+        "INSERT INTO document_member (bundle_id, rtype, id) SELECT %s, t.rtype, t.id"
+        " FROM unnest(%s::text[], %s::text[]) AS t(rtype, id) ON CONFLICT DO NOTHING",
+        (record.bundle_id, [m[0] for m in members], [m[1] for m in members]),
     )
 
 
@@ -74,16 +80,17 @@ def mark_superseded(cur: Cursor, bundle_id: str, by: str) -> None:
     cur.execute("UPDATE document SET superseded_by = %s WHERE bundle_id = %s", (by, bundle_id))
 
 
-def orphaned_members(cur: Cursor, bundle_id: str) -> list[tuple[str, str]]:
-    """Resources of ``bundle_id`` that no current (not superseded) document holds any more."""
-    cur.execute(
+def orphaned_members(cur: Cursor, bundle_id: str) -> Pending[list[tuple[str, str]]]:
+    """Resources of ``bundle_id`` that no other current (not superseded) document holds: what
+    stops being current when ``bundle_id`` is superseded."""
+    return Pending(
+        cur,
         "SELECT m.rtype, m.id FROM document_member m WHERE m.bundle_id = %s AND NOT EXISTS ("
         " SELECT 1 FROM document_member o JOIN document d ON d.bundle_id = o.bundle_id"
-        " WHERE o.rtype = m.rtype AND o.id = m.id AND d.superseded_by IS NULL)"
+        " WHERE o.rtype = m.rtype AND o.id = m.id AND d.superseded_by IS NULL AND d.bundle_id <> m.bundle_id)"
         " ORDER BY m.rtype, m.id",
-        (bundle_id,),
+        (bundle_id,), lambda rows: [(r[0], r[1]) for r in rows],
     )
-    return [(r[0], r[1]) for r in cur.fetchall()]
 
 
 # A resource is current for $summary unless every document that contributed it is superseded.

@@ -47,6 +47,17 @@ class GuardedStore:
         authorize_write(self._ctx, rtype, judged, cur, letter="c")
         return self._store.create(cur, rtype, resource, **options)
 
+    def create_many(self, cur: Cursor, items: list[tuple[str, str, dict[str, Any]]], **options: Any) -> Any:
+        for rtype, rid, resource in items:
+            judged = {**resource, "id": rid} if rtype == "Patient" else resource
+            authorize_write(self._ctx, rtype, judged, cur, letter="c")
+        return self._store.create_many(cur, items, **options)
+
+    def revise_many(self, cur: Cursor, items: list[tuple[Any, dict[str, Any]]], **options: Any) -> Any:
+        for current, resource in items:  # (store.Current, new content): the existing version is at hand
+            authorize_write(self._ctx, current.stored.rtype, resource, cur, letter="u", existing=current.stored)
+        return self._store.revise_many(cur, items, **options)
+
     def update(self, cur: Cursor, rtype: str, rid: str, resource: dict[str, Any], **options: Any) -> Any:
         existing = self._store.find_current(cur, rtype, rid)
         authorize_write(self._ctx, rtype, resource, cur, letter="u", existing=existing)

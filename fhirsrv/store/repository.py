@@ -128,6 +128,25 @@ def with_server_fields(resource: dict[str, Any], rid: str, version: int, moment:
     return out
 
 
+@dataclass(frozen=True)
+class Current:
+    """The current version of a resource with its surrogate key, read to be revised (:meth:`ResourceStore.revise_many`)."""
+
+    stored: Stored
+    surrogate: int
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    rtype: str
+    id: str
+    version: int
+    body: dict[str, Any]  # with server fields
+    text: str  # the exact stored JSON text
+    index: Any  # the search index rows (IndexLike)
+    patient_id: str | None
+
+
 _SELECT = "SELECT rtype, id, version, last_updated, deleted, method, body::text, patient_id FROM resource"
 
 
@@ -197,6 +216,93 @@ class ResourceStore:
             self.indexer.remove(cur, surrogate)
         stored = Stored(rtype, rid, version, moment, resource is None, method, body_text, patient_id)
         return stored, stored_resource
+
+    def _prepare(self, rtype: str, rid: str, version: int, resource: dict[str, Any], moment: datetime) -> _Prepared:
+        """A version ready to store: server fields set, serialised once, index rows extracted."""
+        body = with_server_fields(resource, rid, version, moment)
+        index = self.indexer.extract(rtype, body)
+        patient_id = index.patient_ids[0] if index.patient_ids else None
+        return _Prepared(rtype, rid, version, body, fhirjson.dumps_str(body), index, patient_id)
+
+    def _insert_many(
+        self, cur: Cursor, rows: list[_Prepared], surrogates: list[int], method: str, moment: datetime, *, replace: bool
+    ) -> list[Stored]:
+        """One INSERT for every version row and one statement for all their index rows.
+
+        The arrays go in binary (``%b``): in text, psycopg escapes every quote of every body
+        with a regular expression, which cost more than the rest of the INSERT.
+        """
+        cur.execute(
+            "INSERT INTO resource (rtype, id, version, rid, current, deleted, last_updated, method, patient_id, body)"
+            " SELECT t.rtype, t.id, t.version, t.rid, true, false, %s, %s, t.patient_id, t.body::json"
+            " FROM unnest(%b::text[], %b::text[], %b::int[], %b::bigint[], %b::text[], %b::text[])"
+            " AS t(rtype, id, version, rid, patient_id, body)",
+            (moment, method, [r.rtype for r in rows], [r.id for r in rows], [r.version for r in rows], surrogates,
+             [r.patient_id for r in rows], [r.text for r in rows]),
+        )
+        self.indexer.write_many(cur, [(key, r.index) for key, r in zip(surrogates, rows, strict=True)], replace=replace)
+        return [Stored(r.rtype, r.id, r.version, moment, False, method, r.text, r.patient_id) for r in rows]
+
+    def create_many(
+        self,
+        cur: Cursor,
+        items: list[tuple[str, str, dict[str, Any]]],
+        *,
+        surrogates: list[int],
+        moment: datetime | None = None,
+    ) -> list[Stored]:
+        """Store several new resources ``(type, pre-assigned id, resource)`` as version 1 in two
+        statements, whatever their number (a document's entries): one INSERT of every row from
+        column arrays, one for every index row. ``surrogates`` from :meth:`allocate_surrogates`.
+        """
+        if not items:
+            return []
+        moment = moment or now()
+        rows = [self._prepare(rtype, rid, 1, resource, moment) for rtype, rid, resource in items]
+        return self._insert_many(cur, rows, surrogates, "POST", moment, replace=False)
+
+    @staticmethod
+    def lock_many(cur: Cursor, keys: list[tuple[str, str]]) -> None:
+        """The write locks of several resources (the same ones :meth:`update` takes), in one
+        statement and a fixed order, so that two callers never wait for each other in a cycle."""
+        if keys:
+            cur.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(%s::text[]) AS k",
+                (sorted({f"{rtype}/{rid}" for rtype, rid in keys}),),
+            )
+
+    @staticmethod
+    def current_many(cur: Cursor, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Current]:
+        """The current, not deleted versions of several resources, in one query (missing ones absent)."""
+        if not keys:
+            return {}
+        cur.execute(
+            "SELECT r.rtype, r.id, r.version, r.last_updated, r.deleted, r.method, r.body::text, r.patient_id, r.rid"
+            " FROM resource r JOIN unnest(%s::text[], %s::text[]) AS k(rtype, id) ON r.rtype = k.rtype AND r.id = k.id"
+            " WHERE r.current AND NOT r.deleted",
+            ([k[0] for k in keys], [k[1] for k in keys]),
+        )
+        return {(row[0], row[1]): Current(Stored(*row[:8]), row[8]) for row in cur.fetchall()}
+
+    def revise_many(
+        self, cur: Cursor, items: list[tuple[Current, dict[str, Any]]], *, moment: datetime | None = None
+    ) -> list[Stored]:
+        """A new version of each ``(current version, new content)``, in three statements.
+
+        The caller holds the locks (:meth:`lock_many`) since it read ``current`` (:meth:`current_many`),
+        so the versions are still current: this is :meth:`update` for many resources at once.
+        """
+        if not items:
+            return []
+        moment = moment or now()
+        rows = [self._prepare(c.stored.rtype, c.stored.id, c.stored.version + 1, resource, moment)
+                for c, resource in items]
+        cur.execute(
+            "UPDATE resource r SET current = false FROM unnest(%s::bigint[]) AS k(rid)"
+            " WHERE r.rid = k.rid AND r.current",
+            ([c.surrogate for c, _ in items],),
+        )
+        return self._insert_many(cur, rows, [c.surrogate for c, _ in items], "PUT", moment, replace=True)
 
     def create(
         self,

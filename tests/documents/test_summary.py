@@ -9,6 +9,7 @@ import pytest
 
 from .document_checks import check_document, entry_resources, section
 from .examples import SSIN, document_bundles, example, fresh, unique_ssin
+from .test_summary_validates import summary_errors
 
 IPS = "http://hl7.org/fhir/uv/ips/StructureDefinition/"
 PROBLEMS, ALLERGIES, MEDICATIONS = "11450-4", "48765-2", "10160-0"
@@ -175,6 +176,13 @@ def test_sections_match_the_stored_data(fhir, patient_with_data):
     assert '"value":6.90' in response.text.replace(" ", "")  # stored text spliced in, decimals as sent
     meds_div = section(composition, MEDICATIONS)["text"]["div"]
     assert "anastrozole 1 mg" in meds_div and "metformin" in meds_div
+
+
+@pytest.mark.parametrize("version", ["2.0.0", "1.1.0"])
+def test_summary_of_data_written_resource_by_resource_validates(fhir, patient_with_data, version):
+    pid, _ = patient_with_data
+    errors = summary_errors(fhir, pid, version)
+    assert not errors, errors
 
 
 def test_problem_sections_match_the_stored_conditions(fhir, patient_with_data):
