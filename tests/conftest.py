@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 import requests
+from hypothesis import settings as hypothesis_settings
 
 from fhirsrv.app import create_app
 from fhirsrv.config import Settings
 
 from .pg import test_database
 from .serving import serving
+
+# Property tests explore new examples on a developer's machine; in CI (CI=true) they replay a
+# fixed derivation so that a run is repeatable and a red build always reproduces.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

@@ -58,6 +58,10 @@ def _choice_exists(item: Any, stem: str) -> bool:
     """``item.stem`` for a choice element (``value`` → ``valueQuantity`` …) exists."""
     if not isinstance(item, dict) or "_" + stem in item or stem in item:
         raise Fallback("an unusual choice element")
+    if "resourceType" in item and not isinstance(item["resourceType"], str):
+        # fhirpathpy resolves a resource's choice names through its type: without one it
+        # finds no choice value at all, so only it can give its own verdict here
+        raise Fallback("a resource whose type is not a string")
     for key, value in item.items():
         if key.startswith("_" + stem) and key[len(stem) + 1:] in CHOICE_SUFFIXES:
             raise Fallback("a choice value with extensions only")
