@@ -41,6 +41,7 @@ class Services:
     _pool: ConnectionPool | None = field(default=None, init=False, repr=False)
     _pool_pid: int = field(default=0, init=False, repr=False)
     _pool_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _lookup_pool: ConnectionPool | None = field(default=None, init=False, repr=False)
 
     @cached_property
     def model(self) -> R4Model:
@@ -56,7 +57,7 @@ class Services:
         bound to this database so that the resources users stored take part too."""
         from .terminology.service import bound_terminology
 
-        return bound_terminology(self.settings, lambda: self.pool.connection())
+        return bound_terminology(self.settings, lambda: self.lookup_pool.connection())
 
     @cached_property
     def _validator(self) -> Any:
@@ -75,7 +76,7 @@ class Services:
         """Stored canonical resources by url, e.g. the Questionnaire a response answers."""
         from .store.canonical_lookup import PooledCanonicalLookup
 
-        return PooledCanonicalLookup(lambda: self.pool)
+        return PooledCanonicalLookup(lambda: self.lookup_pool)
 
     @cached_property
     def required_profiles(self) -> dict[str, list[str]]:
@@ -116,14 +117,33 @@ class Services:
 
     @property
     def pool(self) -> ConnectionPool:
+        """The request pool: every interaction's connection comes from here."""
         if self._pool is None or self._pool_pid != os.getpid():
             with self._pool_lock:
                 if self._pool is None or self._pool_pid != os.getpid():
                     self._pool = open_pool(
                         self.conninfo, min_size=self.settings.pool_min, max_size=self.settings.pool_max
                     )
+                    self._lookup_pool = None
                     self._pool_pid = os.getpid()
         return self._pool
+
+    @property
+    def lookup_pool(self) -> ConnectionPool:
+        """A second, small pool for the lookups validation makes while its request already holds
+        a connection of :attr:`pool` in an open transaction (the stored-terminology generation,
+        stored Questionnaires). Taken from the request pool, those would need two connections
+        per request thread: with every connection held by a waiting transaction, the pool would
+        wait on itself until its timeout. A lookup never takes a second lookup connection."""
+        pool = self.pool  # (re)opened per process first; it resets this one after a fork
+        if self._lookup_pool is None:
+            with self._pool_lock:
+                if self._lookup_pool is None:
+                    self._lookup_pool = open_pool(
+                        self.conninfo, min_size=1, max_size=max(2, self.settings.threads), name="fhirsrv-lookup"
+                    )
+        assert pool is not None
+        return self._lookup_pool
 
     def warm_up(self) -> None:
         """Load what the first request would otherwise wait for (seconds: every shipped package)."""
@@ -152,6 +172,8 @@ class Services:
             yield cur
 
     def close(self) -> None:
-        if self._pool is not None and self._pool_pid == os.getpid():
-            self._pool.close()
-        self._pool = None
+        if self._pool_pid == os.getpid():
+            for pool in (self._pool, self._lookup_pool):
+                if pool is not None:
+                    pool.close()
+        self._pool = self._lookup_pool = None
