@@ -58,10 +58,11 @@ def _choice_exists(item: Any, stem: str) -> bool:
     """``item.stem`` for a choice element (``value`` → ``valueQuantity`` …) exists."""
     if not isinstance(item, dict) or "_" + stem in item or stem in item:
         raise Fallback("an unusual choice element")
-    if "resourceType" in item and not isinstance(item["resourceType"], str):
-        # fhirpathpy resolves a resource's choice names through its type: without one it
-        # finds no choice value at all, so only it can give its own verdict here
-        raise Fallback("a resource whose type is not a string")
+    if "resourceType" in item and item["resourceType"] != "Observation":
+        # fhirpathpy resolves a resource's choice names through its type (obs-6, the only
+        # caller, is Observation's): with another or a malformed one it finds no choice value
+        # at all, so only it can give its own verdict here
+        raise Fallback("a resource that is not an Observation")
     for key, value in item.items():
         if key.startswith("_" + stem) and key[len(stem) + 1:] in CHOICE_SUFFIXES:
             raise Fallback("a choice value with extensions only")

@@ -83,6 +83,7 @@ MESSAGE_IDS: dict[str, str] = {
     "bundle-search-id": "a searchset match without an id",
     "bundle-search-type": "a searchset match of a type the search did not ask for",
     "reference-ambiguous": "a reference that matches several entries of a Bundle",
+    "reference-format": "a literal reference that cannot be one: white space, or a RESTful tail naming no R4 resource type",
     "value-below-min": "a value below the profile's minValue[x] (Quantities after UCUM conversion)",
     "value-above-max": "a value above the profile's maxValue[x] (Quantities after UCUM conversion)",
     "value-limit-uncomparable": "a value that cannot be compared with minValue/maxValue (units) (warning)",

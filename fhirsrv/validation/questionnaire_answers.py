@@ -371,8 +371,9 @@ def _check_reference(ctx: AnswerContext, q_item: dict[str, Any], value: Any, her
     rtype = type_of_reference(reference)
     if rtype is None:
         return
-    if "://" not in reference and rtype not in ctx.run.defs.resource_types:
-        ctx.out.append(Issue("error", "value", "questionnaire-reference-type", f"{here}.reference {reference!r}: {rtype} is not a FHIR resource type.", f"{here}.reference"))
+    if rtype not in ctx.run.defs.resource_types:
+        if "://" in reference:  # a relative one is reported by the base walk (reference-format)
+            ctx.out.append(Issue("error", "value", "questionnaire-reference-type", f"{here}.reference {reference!r}: {rtype} is not a FHIR resource type, so it cannot answer a reference item.", f"{here}.reference"))
         return
     allowed = [e.get("valueCode") for e in extensions(q_item, REFERENCE_RESOURCE) if isinstance(e.get("valueCode"), str)]
     if allowed and rtype not in allowed:

@@ -53,10 +53,28 @@ def _check_target_profiles_known(run: Run, elem: Elem, targets: tuple[str, ...],
         out.append(Issue("error", "not-found", "reference-target-profile-unknown", f"{path} must refer to a resource conforming to {' or '.join(unknown)}{owner}, which this server does not know; load the package that defines it.", path))
 
 
+def _format_problem(run: Run, reference: str) -> str | None:
+    """Why a literal reference cannot be one (R4 references.html: a relative ``Type/id``, an
+    absolute URL, a ``urn:`` or a ``#id``), or None: whitespace never belongs in one, and a
+    relative ``Type/id`` must name an R4 resource type. An absolute URL may be any server's
+    (the R4 examples point at ``…/vhdir/Network/…``), so its path is not judged here."""
+    if any(c.isspace() for c in reference):
+        return "is not a valid reference (it contains white space)"
+    rtype = type_of_reference(reference) if "://" not in reference else None
+    if rtype is not None and rtype not in run.defs.resource_types:
+        return f"names the resource type {rtype}, which is not a FHIR R4 resource type"
+    return None
+
+
 def check_reference(run: Run, elem: Elem, item: dict[str, Any], path: str, base: bool, out: list[Issue]) -> None:
     reference = item.get("reference")
     if not isinstance(reference, str) or not reference:
         return
+    if base:
+        problem = _format_problem(run, reference)
+        if problem is not None:
+            out.append(Issue("error", "value", "reference-format", f"{path}.reference {reference!r} {problem}.", f"{path}.reference"))
+            return
     type_ref = elem.type_ref("Reference")
     targets = type_ref.target_profiles if type_ref else ()
     resolved: tuple[dict[str, Any], str] | None = None

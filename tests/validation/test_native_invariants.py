@@ -135,10 +135,10 @@ def test_bundle_rules_on_realistic_bundles(validator):
                 assert native is not None and native == slow, (expression, bundle)
 
 
-@pytest.mark.parametrize("resource_type", [None, 1, [None]])
-def test_a_resource_type_that_is_not_a_string_is_left_to_fhirpathpy(validator, resource_type):
+@pytest.mark.parametrize("resource_type", [None, 1, [None], "x"])
+def test_a_resource_type_other_than_observation_is_left_to_fhirpathpy(validator, resource_type):
     """Found by the property test above: fhirpathpy finds no choice value in a resource
-    whose ``resourceType`` is not a string, so the native predicate must not answer."""
+    whose ``resourceType`` is not Observation's, so the native predicate must not answer."""
     data = {"resourceType": resource_type, "dataAbsentReason": {"id": "x"}, "valueString": "x"}
     native, slow = _verdicts("dataAbsentReason.empty() or value.empty()", data, "Observation")
     assert native is None and slow is True

@@ -387,6 +387,9 @@ def test_reference_resource_types(validator):
     qr = response(item("who", answer(reference={"reference": "Patient/1"}), answer(reference={"reference": "Organization/2"})), q=q)
     issue = only(q_issues(validator, qr), "questionnaire-reference-type")
     assert_issue(issue, "error", "value", "QuestionnaireResponse.item[0].answer[1].valueReference.reference")
+    chicken = response(item("who", answer(reference={"reference": "https://example.org/Chicken/example"})), q=q)
+    assert_issue(only(q_issues(validator, chicken), "questionnaire-reference-type"), "error", "value",
+                 "QuestionnaireResponse.item[0].answer[0].valueReference.reference")
 
 
 def test_min_and_max_occurs(validator):
