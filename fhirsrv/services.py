@@ -135,14 +135,13 @@ class Services:
         stored Questionnaires). Taken from the request pool, those would need two connections
         per request thread: with every connection held by a waiting transaction, the pool would
         wait on itself until its timeout. A lookup never takes a second lookup connection."""
-        pool = self.pool  # (re)opened per process first; it resets this one after a fork
+        _ = self.pool  # opened first in this process: after a fork it drops the parent's lookup pool
         if self._lookup_pool is None:
             with self._pool_lock:
                 if self._lookup_pool is None:
                     self._lookup_pool = open_pool(
                         self.conninfo, min_size=1, max_size=max(2, self.settings.threads), name="fhirsrv-lookup"
                     )
-        assert pool is not None
         return self._lookup_pool
 
     def warm_up(self) -> None:

@@ -9,21 +9,16 @@ from __future__ import annotations
 
 import pytest
 
-from fhirsrv.conformance.registry import Registry
-from fhirsrv.validation import Validator, default_validator
+from fhirsrv.validation import Validator
 
-from .helpers import describe, errors
+from .helpers import describe, errors, local_validator
 
 URL = "http://example.org/fhirsrv-test/StructureDefinition/params-nested"
 
 
 @pytest.fixture(scope="module")
 def local() -> Validator:
-    registry = Registry()
-    shared = default_validator().registry
-    for kind in ("StructureDefinition", "ValueSet", "CodeSystem"):
-        registry.add_all(shared.iter_type(kind))
-    registry.add({
+    return local_validator({
         "resourceType": "StructureDefinition", "url": URL, "name": "ParamsNested", "status": "draft",
         "kind": "resource", "abstract": False, "type": "Parameters", "derivation": "constraint",
         "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Parameters",
@@ -41,7 +36,6 @@ def local() -> Validator:
             {"id": "Parameters.parameter.part:inner.part", "path": "Parameters.parameter.part.part", "max": "0"},
         ]},
     })
-    return Validator(registry)
 
 
 def test_nested_part_follows_its_slice_not_the_outer_parameter(local: Validator) -> None:

@@ -7,37 +7,24 @@ from __future__ import annotations
 
 import pytest
 
-from fhirsrv.conformance.registry import Registry
-from fhirsrv.validation import Validator, default_validator
+from fhirsrv.validation import Validator
 
-from .helpers import describe, errors
+from .helpers import constraint_profile, describe, errors, local_validator
 
 BASE = "http://example.org/fhirsrv-test/StructureDefinition/"
 
 
-def _profile(name: str, type_: str, *elements: dict) -> dict:
-    return {
-        "resourceType": "StructureDefinition", "url": BASE + name, "name": name, "status": "draft",
-        "kind": "resource", "abstract": False, "type": type_, "derivation": "constraint",
-        "baseDefinition": f"http://hl7.org/fhir/StructureDefinition/{type_}",
-        "differential": {"element": [{"id": type_, "path": type_}, *elements]},
-    }
-
-
 @pytest.fixture(scope="module")
 def local() -> Validator:
-    registry = Registry()
-    shared = default_validator().registry
-    for kind in ("StructureDefinition", "ValueSet", "CodeSystem"):
-        registry.add_all(shared.iter_type(kind))
-    registry.add(_profile("with-name", "Patient", {"id": "Patient.name", "path": "Patient.name", "min": 1}))
-    registry.add(_profile("with-birthdate", "Patient", {"id": "Patient.birthDate", "path": "Patient.birthDate", "min": 1}))
-    registry.add(_profile(
-        "params", "Parameters",
-        {"id": "Parameters.parameter.resource", "path": "Parameters.parameter.resource",
-         "type": [{"code": "Resource", "profile": [BASE + "with-name", BASE + "with-birthdate"]}]},
-    ))
-    return Validator(registry)
+    return local_validator(
+        constraint_profile(BASE + "with-name", "Patient", {"id": "Patient.name", "path": "Patient.name", "min": 1}),
+        constraint_profile(BASE + "with-birthdate", "Patient", {"id": "Patient.birthDate", "path": "Patient.birthDate", "min": 1}),
+        constraint_profile(
+            BASE + "params", "Parameters",
+            {"id": "Parameters.parameter.resource", "path": "Parameters.parameter.resource",
+             "type": [{"code": "Resource", "profile": [BASE + "with-name", BASE + "with-birthdate"]}]},
+        ),
+    )
 
 
 def _params(patient: dict) -> dict:
