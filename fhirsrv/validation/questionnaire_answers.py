@@ -52,7 +52,7 @@ from .questionnaire_values import (
     whole_number,
 )
 from .references import type_of_reference
-from .ucum_lite import in_base_units
+from .ucum import parse_unit
 
 UCUM = "http://unitsofmeasure.org"
 
@@ -417,14 +417,14 @@ def _compare_quantity(ctx: AnswerContext, q_item: dict[str, Any], value: dict[st
         if value["system"] != UCUM or limit["system"] != UCUM:
             ctx.out.append(Issue("error", "value", "questionnaire-quantity-incomparable", f"{here}: {_show_quantity(value)} cannot be compared with the {which} {_show_quantity(limit)} of item {_link(q_item)}: the units differ.", here))
             return
-        converted, bound_converted = in_base_units(got, value["code"]), in_base_units(bound, limit["code"])
-        if converted is None or bound_converted is None:
+        source, target = parse_unit(value["code"]), parse_unit(limit["code"])
+        if source is None or target is None:
             ctx.out.append(Issue("warning", "not-supported", "questionnaire-quantity-unchecked", f"{here}: {_show_quantity(value)} could not be compared with the {which} {_show_quantity(limit)} of item {_link(q_item)}: converting between these UCUM units is not supported here.", here))
             return
-        if converted[0] != bound_converted[0]:
+        if source[1] != target[1]:  # dimensions
             ctx.out.append(Issue("error", "value", "questionnaire-quantity-incomparable", f"{here}: {_show_quantity(value)} cannot be compared with the {which} {_show_quantity(limit)} of item {_link(q_item)}: the units measure different things.", here))
             return
-        got, bound = converted[1], bound_converted[1]
+        got, bound = got * source[0], bound * target[0]
     if got < bound if is_min else got > bound:
         ctx.out.append(Issue("error", "value", "questionnaire-value-range", f"{here}: {_show_quantity(value)} is {'below' if is_min else 'above'} the {which} {_show_quantity(limit)} allowed for item {_link(q_item)}.", here))
 

@@ -42,6 +42,7 @@ _ATOMS: dict[str, tuple[Decimal, Dimension, bool]] = {
     "[oz_av]": (Decimal("28.349523125"), (1, 0, 0, 0, 0), False),
     "[in_i]": (Decimal("0.0254"), (0, 1, 0, 0, 0), False),
     "[ft_i]": (Decimal("0.3048"), (0, 1, 0, 0, 0), False),
+    "[yd_i]": (Decimal("0.9144"), (0, 1, 0, 0, 0), False),
     "[mi_i]": (Decimal("1609.344"), (0, 1, 0, 0, 0), False),
     "[iU]": (Decimal(1), (0, 0, 0, 0, 0), True),
     "%": (Decimal("0.01"), (0, 0, 0, 0, 0), False),
