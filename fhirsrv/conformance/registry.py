@@ -43,6 +43,18 @@ def version_key(version: str) -> tuple:
     return (numbers, 0 if pre else 1, pre)
 
 
+def version_matches(stated: str | None, wanted: str) -> bool:
+    """``url|1.2`` is met by version 1.2 and by 1.2.x (FHIR canonical version matching)."""
+    stated = stated or ""
+    return stated == wanted or stated.startswith(wanted + ".")
+
+
+def latest(candidates: Iterable[dict[str, Any]], version: str | None) -> dict[str, Any] | None:
+    """The newest of ``candidates`` that meets ``version`` (any when None)."""
+    matching = [c for c in candidates if version is None or version_matches(c.get("version"), version)]
+    return max(matching, key=lambda c: version_key(c.get("version") or ""), default=None)
+
+
 def split_canonical(reference: str) -> tuple[str, str | None]:
     url, sep, version = reference.partition("|")
     return url, (version if sep else None)

@@ -2,14 +2,13 @@
 
 The validator asks only when nothing shipped answers (a QuestionnaireResponse naming a
 Questionnaire a user stored), so a validation that never asks costs nothing; each question
-is one query on a pooled connection held for that query alone. Stored terminology has its
-own generation-cached path (:mod:`fhirsrv.terminology.stored`); this serves the other
-canonical resources, which are not cached: a stored Questionnaire may change at any write.
-
-The entries of a transaction Bundle are validated inside the transaction, so there a lookup
-takes a second connection — with a short wait: when the pool is exhausted the lookup answers
-"not stored" (the validator then warns that the definition could not be found) instead of
-waiting on connections that requests like it hold.
+is one query on a connection of the server's lookup pool (``Services.lookup_pool``: the
+request's own pool may be held by the very transaction being validated). Stored terminology
+has its own generation-cached reader (:mod:`fhirsrv.terminology.stored`) over the same
+queries and version rule defined here; this serves the other canonical resources, which are
+not cached: a stored Questionnaire may change at any write. Should the lookup pool stay
+exhausted for ``WAIT_SECONDS``, a lookup answers "not stored" (the validator then warns that
+the definition could not be found) rather than hold the request.
 """
 
 from __future__ import annotations
@@ -20,15 +19,15 @@ from typing import Any
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from .. import fhirjson
-from ..conformance.registry import version_key
+from ..conformance.registry import latest
 
 WAIT_SECONDS = 2.0
 
-_BY_URL = (
+BY_URL = (
     "SELECT body::text FROM resource"
     " WHERE rtype = %s AND current AND NOT deleted AND body::jsonb ->> 'url' = %s"
 )
-_ALL = "SELECT body::text FROM resource WHERE rtype = %s AND current AND NOT deleted"
+ALL_OF_TYPE = "SELECT body::text FROM resource WHERE rtype = %s AND current AND NOT deleted"
 
 
 class PooledCanonicalLookup:
@@ -45,11 +44,7 @@ class PooledCanonicalLookup:
             return []
 
     def find(self, rtype: str, url: str, version: str | None) -> dict[str, Any] | None:
-        candidates = self._rows(_BY_URL, (rtype, url))
-        if version is not None:
-            candidates = [c for c in candidates
-                          if (c.get("version") or "") == version or (c.get("version") or "").startswith(version + ".")]
-        return max(candidates, key=lambda c: version_key(c.get("version") or ""), default=None)
+        return latest(self._rows(BY_URL, (rtype, url)), version)
 
     def all_of_type(self, rtype: str) -> list[dict[str, Any]]:
-        return self._rows(_ALL, (rtype,))
+        return self._rows(ALL_OF_TYPE, (rtype,))

@@ -22,7 +22,8 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from .. import fhirjson
-from ..conformance.registry import version_key
+from ..conformance.registry import latest
+from ..store.canonical_lookup import ALL_OF_TYPE, BY_URL
 from .uris import Aliases
 
 if TYPE_CHECKING:
@@ -33,11 +34,6 @@ if TYPE_CHECKING:
 Connect = Callable[[], AbstractContextManager[Any]]  # a pooled psycopg connection
 
 _GENERATION = "SELECT generation FROM terminology_generation"
-_BY_URL = (
-    "SELECT body::text FROM resource"
-    " WHERE rtype = %s AND current AND NOT deleted AND body::jsonb ->> 'url' = %s"
-)
-_ALL = "SELECT body::text FROM resource WHERE rtype = %s AND current AND NOT deleted"
 
 
 class Snapshot:
@@ -68,20 +64,15 @@ class Snapshot:
     def find(self, rtype: str, url: str, version: str | None) -> dict[str, Any] | None:
         candidates = self._by_url.get((rtype, url))
         if candidates is None:
-            candidates = self._by_url[(rtype, url)] = self._rows(_BY_URL, (rtype, url))
-        if version is not None:
-            matching = [c for c in candidates if _version_matches(c.get("version"), version)]
-            # A resource that states no version cannot contradict a pinned reference (the R4
-            # core pins every binding to |4.0.1, the FHIR version, not the value set's).
-            candidates = matching or [c for c in candidates if not c.get("version")]
-        if not candidates:
-            return None
-        return max(candidates, key=lambda c: version_key(c.get("version") or ""))
+            candidates = self._by_url[(rtype, url)] = self._rows(BY_URL, (rtype, url))
+        # A resource that states no version cannot contradict a pinned reference (the R4
+        # core pins every binding to |4.0.1, the FHIR version, not the value set's).
+        return latest(candidates, version) or latest((c for c in candidates if not c.get("version")), None)
 
     def all_of_type(self, rtype: str) -> list[dict[str, Any]]:
         found = self._by_type.get(rtype)
         if found is None:
-            found = self._by_type[rtype] = self._rows(_ALL, (rtype,))
+            found = self._by_type[rtype] = self._rows(ALL_OF_TYPE, (rtype,))
         return found
 
     @property
@@ -91,11 +82,6 @@ class Snapshot:
         if self._aliases is None:
             self._aliases = self._base_aliases.extended(self.all_of_type("NamingSystem"), self._known)
         return self._aliases
-
-
-def _version_matches(stated: str | None, wanted: str) -> bool:
-    stated = stated or ""
-    return stated == wanted or stated.startswith(wanted + ".")
 
 
 class StoredTerminology:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fhirsrv.conformance.registry import split_canonical
+from fhirsrv.conformance.registry import split_canonical, version_matches
 
 from .context import Run
 from .outcome import Issue
@@ -36,13 +36,6 @@ class Resolved:
     def label(self) -> str:
         q = self.questionnaire
         return str(q.get("url") or (f"#{q.get('id')}" if q.get("id") else "the questionnaire"))
-
-
-def _version_matches(resource: dict[str, Any], version: str | None) -> bool:
-    if version is None:
-        return True
-    have = resource.get("version")
-    return isinstance(have, str) and (have == version or have.startswith(version + "."))
 
 
 def _contained(resource: dict[str, Any]) -> list[dict[str, Any]]:
@@ -83,7 +76,7 @@ def resolve_questionnaire(run: Run, qr: dict[str, Any], path: str, out: list[Iss
         return None
     url, version = split_canonical(reference)
     for candidate, containers in _nearby(run, qr):
-        if candidate.get("url") == url and _version_matches(candidate, version):
+        if candidate.get("url") == url and (version is None or version_matches(candidate.get("version"), version)):
             return _typed(candidate, containers, "contained" if containers[-1] is qr else "in the enclosing resource", reference, here, out)
     registered = run.defs.registry.get(url, version)
     if registered is not None:
