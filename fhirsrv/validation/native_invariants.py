@@ -54,15 +54,15 @@ def _string(value: Any) -> str | None:
     raise Fallback("not a single string")
 
 
-def _choice_exists(item: Any, stem: str) -> bool:
-    """``item.stem`` for a choice element (``value`` → ``valueQuantity`` …) exists."""
+def _choice_exists(item: Any, stem: str, rtype: str) -> bool:
+    """``item.stem`` for a choice element (``value`` → ``valueQuantity`` …) of a ``rtype``
+    resource exists."""
     if not isinstance(item, dict) or "_" + stem in item or stem in item:
         raise Fallback("an unusual choice element")
-    if "resourceType" in item and item["resourceType"] != "Observation":
-        # fhirpathpy resolves a resource's choice names through its type (obs-6, the only
-        # caller, is Observation's): with another or a malformed one it finds no choice value
-        # at all, so only it can give its own verdict here
-        raise Fallback("a resource that is not an Observation")
+    if "resourceType" in item and item["resourceType"] != rtype:
+        # fhirpathpy resolves a resource's choice names through its type: with another or a
+        # malformed one it finds no choice value at all, so only it can give its verdict here
+        raise Fallback(f"a resource that is not a {rtype}")
     for key, value in item.items():
         if key.startswith("_" + stem) and key[len(stem) + 1:] in CHOICE_SUFFIXES:
             raise Fallback("a choice value with extensions only")
@@ -165,7 +165,7 @@ def bdl_7(data: Any, resource: Any, root: Any) -> bool:
 
 def obs_6(data: Any, resource: Any, root: Any) -> bool:
     """dataAbsentReason SHALL only be present if Observation.value[x] is not present."""
-    return not _exists(_get(data, "dataAbsentReason")) or not _choice_exists(data, "value")
+    return not _exists(_get(data, "dataAbsentReason")) or not _choice_exists(data, "value", "Observation")
 
 
 _DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
