@@ -293,6 +293,53 @@ def _type_candidates(run: Run, sliced: Elem, slices: list[Elem], item: Any, wher
     return candidates
 
 
+def _strings(value: Any, into: set[str]) -> set[str]:
+    """Every string value inside ``value`` (not the property names)."""
+    if isinstance(value, str):
+        into.add(value)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _strings(v, into)
+    elif isinstance(value, list):
+        for v in value:
+            _strings(v, into)
+    return into
+
+
+def _leading_values(run: Run, sliced: Elem, slice_elem: Elem) -> tuple[tuple[Discriminator, frozenset[str]], ...]:
+    """The value/pattern discriminators that come before any other kind, each with the
+    strings its expected value holds (worked out once per slice)."""
+    key = ("leading-values", id(sliced))
+    found = slice_elem.index_cache.get(key)
+    if found is None:
+        leading: list[tuple[Discriminator, frozenset[str]]] = []
+        for disc in sliced.slicing.discriminators if sliced.slicing else ():
+            if disc.type not in ("value", "pattern"):
+                break
+            expected = _spec(run, slice_elem, disc).expected
+            if expected is not NOTHING:
+                leading.append((disc, frozenset(_strings(expected, set()))))
+        found = slice_elem.index_cache[key] = tuple(leading)
+    return found
+
+
+def _cannot_match(run: Run, sliced: Elem, slice_elem: Elem, item: Any, where: str, seen: dict[str, set[str]]) -> bool:
+    """True when a leading value/pattern discriminator is sure to fail: a string of the
+    expected value occurs nowhere in the item's values at that path (a fixed or pattern
+    string only ever matches an equal string). Only the discriminators before any profile or
+    type one are used, so that skipping the slice skips no work with an effect (a profile
+    walk whose verdict is remembered). ``seen`` keeps the item's strings per path."""
+    for disc, needed in _leading_values(run, sliced, slice_elem):
+        have = seen.get(disc.path)
+        if have is None:
+            have = seen[disc.path] = set()
+            for value, _ in values_at(run, item, disc.path, where):
+                _strings(value, have)
+        if not needed <= have:
+            return True
+    return False
+
+
 def check_slices(run: Run, sliced: Elem, ctype: str | None, items: list[Any], exts: list[Any], paths: list[str], here: str, out: list[Issue]) -> None:
     slicing = sliced.slicing
     assert slicing is not None
@@ -301,7 +348,10 @@ def check_slices(run: Run, sliced: Elem, ctype: str | None, items: list[Any], ex
     for i, item in enumerate(items):
         match = None
         if item is not None:
+            seen: dict[str, set[str]] = {}
             for slice_elem in _type_candidates(run, sliced, slices, item, paths[i]):
+                if _cannot_match(run, sliced, slice_elem, item, paths[i], seen):
+                    continue
                 if _failure(run, sliced, slice_elem, item, paths[i], explain=False)[1] is None:
                     match = slice_elem
                     break
