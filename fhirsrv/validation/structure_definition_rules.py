@@ -86,9 +86,9 @@ def _generated_snapshot(run: Run, sd: dict[str, Any], path: str, out: list[Issue
         return generate_snapshot({k: v for k, v in sd.items() if k != "snapshot"}, run.defs.registry)["snapshot"]["element"]
     except SnapshotError as exc:
         if own:
-            out.append(Issue("warning", "exception", "sd-snapshot-generation", f"The snapshot of {path} could not be generated again from its differential ({exc}); the snapshot it brings is used as it is.", path))
+            out.append(Issue("warning", "exception", "sd-snapshot-generation", f"The snapshot could not be generated again from the differential ({exc}); the snapshot the definition brings is used as it is.", path))
         else:
-            out.append(Issue("error", "exception", "sd-snapshot-generation", f"Error generating the snapshot of {path}: {exc}. Without a snapshot the profile cannot be used; check the differential's paths and ids against the base.", path))
+            out.append(Issue("error", "exception", "sd-snapshot-generation", f"Error generating the snapshot from the differential: {exc}. Without a snapshot the profile cannot be used; check the differential's paths and ids against the base.", path))
         return None
 
 
