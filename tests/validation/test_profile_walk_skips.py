@@ -15,7 +15,7 @@ from fhirsrv.validation import Validator
 from fhirsrv.validation.context import Run
 from fhirsrv.validation.walker import profile_inert
 
-from .helpers import describe, errors, find, local_validator
+from .helpers import constraint_profile, describe, errors, find, local_validator
 
 URL = "http://example.org/fhirsrv-test/StructureDefinition/obs-deep"
 LOINC = "http://loinc.org"
@@ -23,23 +23,15 @@ LOINC = "http://loinc.org"
 
 @pytest.fixture(scope="module")
 def local() -> Validator:
-    return local_validator({
-        "resourceType": "StructureDefinition", "url": URL, "name": "ObsDeep", "status": "draft",
-        "kind": "resource", "abstract": False, "type": "Observation", "derivation": "constraint",
-        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Observation",
-        "differential": {"element": [
-            {"id": "Observation", "path": "Observation"},
-            {"id": "Observation.component.code", "path": "Observation.component.code",
-             "patternCodeableConcept": {"coding": [{"system": LOINC}]}},
-            {"id": "Observation.component.value[x]", "path": "Observation.component.value[x]",
-             "type": [{"code": "Quantity"}]},
-            {"id": "Observation.component.dataAbsentReason", "path": "Observation.component.dataAbsentReason",
-             "max": "0"},
-            {"id": "Observation.referenceRange.low", "path": "Observation.referenceRange.low", "min": 1},
-            {"id": "Observation.method.coding.system", "path": "Observation.method.coding.system",
-             "fixedUri": LOINC},
-        ]},
-    })
+    return local_validator(constraint_profile(
+        URL, "Observation",
+        {"id": "Observation.component.code", "path": "Observation.component.code",
+         "patternCodeableConcept": {"coding": [{"system": LOINC}]}},
+        {"id": "Observation.component.value[x]", "path": "Observation.component.value[x]", "type": [{"code": "Quantity"}]},
+        {"id": "Observation.component.dataAbsentReason", "path": "Observation.component.dataAbsentReason", "max": "0"},
+        {"id": "Observation.referenceRange.low", "path": "Observation.referenceRange.low", "min": 1},
+        {"id": "Observation.method.coding.system", "path": "Observation.method.coding.system", "fixedUri": LOINC},
+    ))
 
 
 def _observation(**extra: object) -> dict:
