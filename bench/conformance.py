@@ -29,6 +29,7 @@ from typing import Any
 from fhirsrv import fhirjson
 from fhirsrv.conformance.loader import load_registry
 from fhirsrv.conformance.registry import Registry
+from fhirsrv.terminology.generated import generated_codesystem
 from fhirsrv.validation import Validator
 from fhirsrv.validation.options import DEFAULT_OPTIONS, ValidationOptions
 
@@ -82,7 +83,7 @@ def terminology_only(outcome: dict[str, Any], registry: Registry) -> list[str] |
         if match is None:
             return None
         system = match.group("system")
-        code_system = registry.get(system)
+        code_system = generated_codesystem(system) or registry.get(system)
         if code_system is not None and code_system.get("resourceType") == "CodeSystem" and code_system.get("content") == "complete":
             return None  # a code system we hold in full: the verdict is ours to give
         if system not in systems:

@@ -25,6 +25,15 @@ class ValidationOptions:
     #: being validated (Java ``validateReference: CHECK_EXISTS_AND_TYPE`` with no server to
     #: fetch from). Off: only document Bundles must be self-contained.
     references_must_resolve: bool = False
+    #: A Coding whose display is not the code system's display (nor one of its designations)
+    #: is a warning instead of an error (Java ``displayWarningMode``, the CLI's
+    #: ``-display-issues-are-warnings``; Java's default is error). Only displays of code
+    #: systems held in full are judged; server: ``FHIRSRV_DISPLAY_ISSUES_ARE_WARNINGS``.
+    display_warnings: bool = False
+
+    def display_severity(self, unsure: bool) -> str:
+        """Severity of a wrong display (``unsure``: judged against generated names)."""
+        return "warning" if self.display_warnings or unsure else "error"
 
 
 DEFAULT_OPTIONS = ValidationOptions()

@@ -16,7 +16,7 @@ from fhirsrv.terminology.content import StoredResources
 from .context import Definitions, Run
 from .options import DEFAULT_OPTIONS, ValidationOptions
 from .outcome import Issue, dedupe, operation_outcome
-from .valuesets import LocalValueSets, remembering
+from .valuesets import remembering
 from .walker import check_resource, emit_profile
 
 
@@ -27,7 +27,7 @@ class Validator:
         self.registry = registry
         self.options = options
         self.definitions = Definitions(registry)
-        self.local_valuesets = LocalValueSets(registry)
+        self.local_valuesets = self.definitions.code_systems
         self.terminology = terminology
         self._remembered: dict[int, tuple[ValueSetChecker, ValueSetChecker]] = {}
 
