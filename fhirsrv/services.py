@@ -61,8 +61,11 @@ class Services:
 
     @cached_property
     def _validator(self) -> Any:
-        from .validation.validator import validator_for
+        from .validation.options import ValidationOptions
+        from .validation.validator import Validator, validator_for
 
+        if self.settings.display_issues_are_warnings:
+            return Validator(self.registry, options=ValidationOptions(display_warnings=True))
         return validator_for(self.registry)
 
     def validate(self, resource: dict[str, Any], profiles: list[str] | None = None) -> dict[str, Any]:
