@@ -87,6 +87,17 @@ def validator_for(registry: Any | None) -> Validator:
     return found
 
 
+def configure_validator(registry: Any, options: ValidationOptions) -> Validator:
+    """Make the validator of ``registry`` (what :func:`validator_for` and :func:`validate`
+    return for it from now on) one with ``options``: the server sets its options once, and
+    every path that validates against its registry — writes, ``$validate``, document
+    ingest — then applies them."""
+    found = _by_registry.get(id(registry))
+    if found is None or found.registry is not registry or found.options != options:
+        found = _by_registry[id(registry)] = Validator(registry, options=options)
+    return found
+
+
 def validate_base(resource: Any) -> dict[str, Any]:
     """Base R4 only: structure, types, formats, cardinality, core invariants and bindings."""
     return default_validator().validate(resource)
