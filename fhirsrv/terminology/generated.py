@@ -14,7 +14,7 @@ data), kept current by its maintainers; updating the library updates the codes.
 * ``urn:iso:std:iso:3166:-2`` — ISO 3166-2 subdivisions (``BE-VAN``), with their parent
   subdivision as the hierarchy.
 
-Each is built once, on first use (≈ 20 ms), and then resolved like a shipped CodeSystem:
+Each is built once, on first use (≈ 10 ms for 3166-1, 40 ms for 3166-2), and then resolved like a shipped CodeSystem:
 :class:`fhirsrv.terminology.content.Sources` and the validator's offline checker
 (:class:`fhirsrv.validation.valuesets.LocalValueSets`) both ask :func:`generated_codesystem`.
 """
