@@ -42,7 +42,7 @@ from .. import fhirjson
 from ..errors import Conflict, Unprocessable
 from ..services import Services
 from ..store.repository import SURROGATES_SQL, Current, Stored, new_id, now
-from ..terminology.enrich import enrich, enrichment_enabled
+from ..terminology.enrich import enricher, enrichment_enabled
 from ..terminology.stored import GENERATION_SQL
 from . import fhirtime, records
 from .conformance import check_profiles, check_shape
@@ -120,8 +120,7 @@ def _enricher(svc: Services) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """Terminology enrichment of decomposed entries (Settings.enrich_codes, on by default)."""
     if not enrichment_enabled(svc.settings):
         return lambda resource: resource
-    session = svc.terminology.session()
-    return lambda resource: enrich(resource, session)
+    return enricher(svc.terminology.session())
 
 
 class _Ingest:
