@@ -162,3 +162,21 @@ def test_writes_that_fail_on_an_invalid_document_still_answer_with_its_validatio
     assert rejected.status == 422
     assert any(i["code"] == "code-invalid" for i in rejected.body["issue"]), rejected.body
     assert _rows(conninfo) == before
+
+
+def test_profile_invalid_document_in_a_transaction_fails_it_and_stores_nothing(fhir, conninfo, spy_on_validation):
+    """Inside a transaction Bundle the document's writes go out before its validation too; the
+    422 rolls back the whole transaction, the first document's rows included."""
+    import uuid
+
+    good, bad = _document(unique_ssin()), _document(unique_ssin())
+    patient_of(bad)["gender"] = "yes"
+    before = _rows(conninfo)
+    seen = spy_on_validation(lambda: _rows(conninfo))
+    response = fhir.post("", data=json.dumps({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": d, "request": {"method": "POST", "url": "Bundle"}}
+        for d in (good, bad)]}))
+    assert response.status_code == 422, response.text
+    assert seen[0] == seen[2] == ("writes executed", True) and seen[1] == seen[3] == before
+    assert any(e.startswith("Bundle.entry[1]") for i in response.json()["issue"] for e in i.get("expression", []))
+    assert _rows(conninfo) == before
