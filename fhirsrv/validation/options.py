@@ -25,6 +25,17 @@ class ValidationOptions:
     #: being validated (Java ``validateReference: CHECK_EXISTS_AND_TYPE`` with no server to
     #: fetch from). Off: only document Bundles must be self-contained.
     references_must_resolve: bool = False
+    #: A Coding whose display is not the code system's display (nor one of its designations)
+    #: is a warning (Java ``displayWarningMode``, its CLI's ``-display-issues-are-warnings``;
+    #: HAPI FHIR servers' default). Off: an error, as the Java validator's own default — kept
+    #: at warning here because real data is full of such displays (the Synthea import set:
+    #: 894) and a server must not turn it away for that. Only displays of code systems held
+    #: in full are judged; server: ``FHIRSRV_DISPLAY_ISSUES_ARE_WARNINGS``.
+    display_warnings: bool = True
+
+    def display_severity(self, unsure: bool) -> str:
+        """Severity of a wrong display (``unsure``: judged against generated names)."""
+        return "warning" if self.display_warnings or unsure else "error"
 
 
 DEFAULT_OPTIONS = ValidationOptions()
