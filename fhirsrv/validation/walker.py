@@ -29,7 +29,7 @@ from .resource_rules import RESOURCE_RULES
 from .slicing import check_slices
 from .text_rules import TEXT_RULES
 from .value_limits import check_limits
-from .values import equals_fixed, matches_pattern, show
+from .values import equals_fixed, fixed_differences, matches_pattern, show
 
 RESOURCE_TYPE_NAMES = ("Resource", "DomainResource")
 
@@ -529,9 +529,28 @@ def _walk_primitive(run: Run, elem: Elem, plan: ValuePlan, item: Any, ext: Any, 
             walk_complex(run, elem, plan.tcode, ext, path, False, out)
 
 
+def _fixed_value_issues(elem: Elem, item: Any, path: str) -> list[Issue]:
+    """The issues of a value that is not exactly ``elem.fixed``: for a complex value, one per
+    element that is extra, missing or different, at that element's own path."""
+    rule = f"{path} must be exactly {show(elem.fixed)}{_profile_note(elem)}"
+    if not (isinstance(elem.fixed, dict) and isinstance(item, dict)):
+        return [Issue("error", "value", "fixed-value", f"{rule}, but is {show(item)}.", path)]
+    issues = []
+    for diff in fixed_differences(item, elem.fixed, path):
+        name = diff.expression.rsplit(".", 1)[-1]
+        if diff.kind == "extra":
+            text = f"{diff.expression} is not allowed: {rule}, which has no {name}."
+        elif diff.kind == "missing":
+            text = f"{diff.expression} is missing: {rule}, which has {name} {show(diff.expected)}."
+        else:
+            text = f"{diff.expression} is {show(diff.found)}, but {rule}, which has {show(diff.expected)} there."
+        issues.append(Issue("error", "value", "fixed-value", text, diff.expression))
+    return issues
+
+
 def _check_value_rules(run: Run, elem: Elem, tcode: str | None, item: Any, path: str, base: bool, out: list[Issue]) -> None:
     if elem.fixed is not NOTHING and not equals_fixed(item, elem.fixed):
-        out.append(Issue("error", "value", "fixed-value", f"{path} must be exactly {show(elem.fixed)}{_profile_note(elem)}, but is {show(item)}.", path))
+        out.extend(_fixed_value_issues(elem, item, path))
     if elem.pattern is not NOTHING and not matches_pattern(item, elem.pattern):
         out.append(Issue("error", "value", "pattern-value", f"{path} must match {show(elem.pattern)}{_profile_note(elem)}, but is {show(item)}.", path))
     if elem.limits is not None and tcode:
