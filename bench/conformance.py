@@ -98,6 +98,8 @@ def validation_options(entry: dict[str, Any]) -> ValidationOptions:
         no_html_in_markdown=bool(entry.get("noHtmlInMarkdown")),
         allow_example_urls=entry.get("examples") is not False,
         references_must_resolve=entry.get("validateReference") in ("CHECK_EXISTS_AND_TYPE", "CHECK_EXISTS", "CHECK_VALID"),
+        allow_comments=bool(entry.get("allow-comments")),
+        validate_contained=entry.get("validateContains") != "IGNORE",
     )
 
 
@@ -335,13 +337,13 @@ class Runner:
                                    "code or display verdict on " + ", ".join(systems) + " (not shipped)"))
             return
         start = time.perf_counter()
+        validator = self._validator(definitions, settings)
         try:
-            resource = _load_json(self.cases_dir / case["input"])
+            resource = validator.parse((self.cases_dir / case["input"]).read_bytes())
         except fhirjson.JsonError as exc:
             # Like `fhirsrv validate`: content that does not parse is one fatal issue.
             run.our_errors, run.errors = 1, [f"unreadable JSON: {exc}"]
         else:
-            validator = self._validator(definitions, settings)
             unknown = [url for url in _claimed_profiles(resource) if url not in validator.registry]
             if unknown:
                 self.skips.append(Skip(case["name"], module, mode, "needs a profile we do not have: " + ", ".join(unknown)))

@@ -25,6 +25,15 @@ class ValidationOptions:
     #: being validated (Java ``validateReference: CHECK_EXISTS_AND_TYPE`` with no server to
     #: fetch from). Off: only document Bundles must be self-contained.
     references_must_resolve: bool = False
+    #: ``//`` and ``/* */`` comments in JSON are read as white space (Java ``allow-comments``),
+    #: by :meth:`fhirsrv.validation.Validator.parse`. Off: a comment is an error, since FHIR
+    #: JSON has none and a server must not store what another FHIR reader cannot parse.
+    allow_comments: bool = False
+    #: Resources in ``contained`` are validated like any resource, and dom-3 (each is
+    #: referenced) is checked. Off (Java ``validateContains: IGNORE``): neither; the Java
+    #: validator checks dom-3 only over contained resources it has validated. For comparing
+    #: verdicts with the Java validator: an invalid contained resource is never fine on a write.
+    validate_contained: bool = True
 
 
 DEFAULT_OPTIONS = ValidationOptions()

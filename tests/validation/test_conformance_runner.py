@@ -39,3 +39,7 @@ def test_suite_settings_map_onto_validation_options() -> None:
     assert validation_options({"security-checks": True, "noHtmlInMarkdown": True, "examples": False,
                                "validateReference": "CHECK_EXISTS_AND_TYPE"}) == ValidationOptions(
         security_checks=True, no_html_in_markdown=True, allow_example_urls=False, references_must_resolve=True)
+    assert validation_options({"allow-comments": True, "validateContains": "IGNORE"}) == ValidationOptions(
+        allow_comments=True, validate_contained=False)
+    # CHECK_TYPE and CHECK_VALID have no weaker counterpart here: contained resources are validated
+    assert validation_options({"validateContains": "CHECK_VALID"}) == DEFAULT_OPTIONS
