@@ -22,7 +22,7 @@ import sys
 import time
 import traceback
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from fhirsrv import fhirjson
 from fhirsrv.conformance.loader import load_registry
 from fhirsrv.conformance.registry import Registry
 from fhirsrv.validation import Validator
-from fhirsrv.validation.options import DEFAULT_OPTIONS, ValidationOptions
+from fhirsrv.validation.options import DEFAULT_OPTIONS, ValidationOptions, global_profiles
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CASES = ROOT.parent / "shared" / "corpus" / "fhir-test-cases"
@@ -287,7 +287,9 @@ class Runner:
                          "description", "explanation", "documentation", "use-test"}
             and not k.startswith(("firely", "brianpos", "dotnet"))
         }
-        self._run(case, module, "base", case["expected_java_base"], base_defs, None, options, validation_options(entry))
+        # The Java validator applies the global profiles of the ImplementationGuides it loads.
+        settings = replace(validation_options(entry), global_profiles=global_profiles(*base_defs))
+        self._run(case, module, "base", case["expected_java_base"], base_defs, None, options, settings)
         if "profile" in modes:
             profile = entry.get("profile") or {}
             missing = _missing_packages(list(profile.get("packages") or ()), self.shipped)
@@ -303,7 +305,7 @@ class Runner:
             if not url:
                 self.skips.append(Skip(case["name"], module, "profile", "profile source has no url"))
                 return
-            self._run(case, module, "profile", case["expected_java_profile"], base_defs + profile_defs, url, options, validation_options(entry))
+            self._run(case, module, "profile", case["expected_java_profile"], base_defs + profile_defs, url, options, settings)
 
     def _validator(self, definitions: list[dict[str, Any]], settings: ValidationOptions) -> Validator:
         if not definitions:

@@ -9,6 +9,7 @@ suite's settings onto these).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,25 @@ class ValidationOptions:
     #: validator checks dom-3 only over contained resources it has validated. For comparing
     #: verdicts with the Java validator: an invalid contained resource is never fine on a write.
     validate_contained: bool = True
+    #: ``(resource type, profile canonical)`` pairs: every resource of that type, wherever it
+    #: appears (the root, a Bundle entry, a contained resource), must also conform to that
+    #: profile — an ImplementationGuide's ``global`` profiles (:func:`global_profiles`), which
+    #: the Java validator applies for the guides it has loaded. An unknown one is a warning.
+    global_profiles: tuple[tuple[str, str], ...] = ()
 
 
 DEFAULT_OPTIONS = ValidationOptions()
+
+
+def global_profiles(*guides: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The ``global`` entries (type and profile) of ImplementationGuide resources, in order,
+    each once; anything that is not a well-formed entry of an ImplementationGuide is skipped."""
+    found: list[tuple[str, str]] = []
+    for guide in guides:
+        if not isinstance(guide, dict) or guide.get("resourceType") != "ImplementationGuide":
+            continue
+        for entry in guide.get("global") or ():
+            pair = (entry.get("type"), entry.get("profile")) if isinstance(entry, dict) else (None, None)
+            if all(isinstance(part, str) and part for part in pair) and pair not in found:
+                found.append(pair)  # type: ignore[arg-type]
+    return tuple(found)

@@ -62,6 +62,9 @@ def check_resource(run: Run, data: Any, path: str, allowed: str, out: list[Issue
         for url in meta["profile"]:
             if isinstance(url, str):
                 emit_profile(run, data, path, url, out, claimed=True)
+    for global_type, url in run.options.global_profiles:  # ImplementationGuide.global
+        if global_type == rtype:
+            emit_profile(run, data, path, url, out)
 
 
 def validate_resource(run: Run, data: dict[str, Any], path: str, model: StructureModel, base: bool, out: list[Issue]) -> None:
