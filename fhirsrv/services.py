@@ -61,9 +61,13 @@ class Services:
 
     @cached_property
     def _validator(self) -> Any:
-        from .validation.validator import validator_for
+        """The validator of this server's registry, configured from the settings (document
+        ingest reaches the same one through ``validator_for``)."""
+        from .validation.options import ValidationOptions
+        from .validation.validator import configure_validator
 
-        return validator_for(self.registry)
+        options = ValidationOptions(display_warnings=self.settings.display_issues_are_warnings)
+        return configure_validator(self.registry, options)
 
     def validate(self, resource: dict[str, Any], profiles: list[str] | None = None) -> dict[str, Any]:
         """Base R4 + ``profiles`` + the resource's ``meta.profile``, bindings checked by the

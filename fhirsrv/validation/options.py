@@ -40,6 +40,17 @@ class ValidationOptions:
     #: profile — an ImplementationGuide's ``global`` profiles (:func:`global_profiles`), which
     #: the Java validator applies for the guides it has loaded. An unknown one is a warning.
     global_profiles: tuple[tuple[str, str], ...] = ()
+    #: A Coding whose display is not the code system's display (nor one of its designations)
+    #: is a warning (Java ``displayWarningMode``, its CLI's ``-display-issues-are-warnings``;
+    #: HAPI FHIR servers' default). Off: an error, as the Java validator's own default — kept
+    #: at warning here because real data is full of such displays (the Synthea import set:
+    #: 894) and a server must not turn it away for that. Only displays of code systems held
+    #: in full are judged; server: ``FHIRSRV_DISPLAY_ISSUES_ARE_WARNINGS``.
+    display_warnings: bool = True
+
+    def display_severity(self, unsure: bool) -> str:
+        """Severity of a wrong display (``unsure``: judged against generated names)."""
+        return "warning" if self.display_warnings or unsure else "error"
 
 
 DEFAULT_OPTIONS = ValidationOptions()

@@ -17,7 +17,7 @@ from fhirsrv.terminology.content import StoredResources
 from .context import Definitions, Run
 from .options import DEFAULT_OPTIONS, ValidationOptions
 from .outcome import Issue, dedupe, operation_outcome
-from .valuesets import LocalValueSets, remembering
+from .valuesets import remembering
 from .walker import check_resource, emit_profile
 
 
@@ -28,7 +28,7 @@ class Validator:
         self.registry = registry
         self.options = options
         self.definitions = Definitions(registry)
-        self.local_valuesets = LocalValueSets(registry)
+        self.local_valuesets = self.definitions.code_systems
         self.terminology = terminology
         self._remembered: dict[int, tuple[ValueSetChecker, ValueSetChecker]] = {}
 
@@ -90,6 +90,17 @@ def validator_for(registry: Any | None) -> Validator:
     found = _by_registry.get(id(registry))
     if found is None or found.registry is not registry:
         found = _by_registry[id(registry)] = Validator(registry)
+    return found
+
+
+def configure_validator(registry: Any, options: ValidationOptions) -> Validator:
+    """Make the validator of ``registry`` (what :func:`validator_for` and :func:`validate`
+    return for it from now on) one with ``options``: the server sets its options once, and
+    every path that validates against its registry — writes, ``$validate``, document
+    ingest — then applies them."""
+    found = _by_registry.get(id(registry))
+    if found is None or found.registry is not registry or found.options != options:
+        found = _by_registry[id(registry)] = Validator(registry, options=options)
     return found
 
 
