@@ -22,7 +22,7 @@ import sys
 import time
 import traceback
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from fhirsrv.conformance.loader import load_registry
 from fhirsrv.conformance.registry import Registry
 from fhirsrv.terminology.generated import generated_codesystem
 from fhirsrv.validation import Validator
-from fhirsrv.validation.options import DEFAULT_OPTIONS, ValidationOptions
+from fhirsrv.validation.options import DEFAULT_OPTIONS, ValidationOptions, global_profiles
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CASES = ROOT.parent / "shared" / "corpus" / "fhir-test-cases"
@@ -117,6 +117,8 @@ def validation_options(entry: dict[str, Any]) -> ValidationOptions:
         no_html_in_markdown=bool(entry.get("noHtmlInMarkdown")),
         allow_example_urls=entry.get("examples") is not False,
         references_must_resolve=entry.get("validateReference") in ("CHECK_EXISTS_AND_TYPE", "CHECK_EXISTS", "CHECK_VALID"),
+        allow_comments=bool(entry.get("allow-comments")),
+        validate_contained=entry.get("validateContains") != "IGNORE",
         # Java's default (displayWarningMode off) makes a wrong display an error; the suite
         # turns it into a warning per case with "wrong-displays": "warning"
         display_warnings=entry.get("wrong-displays") == "warning",
@@ -314,7 +316,9 @@ class Runner:
                          "description", "explanation", "documentation", "use-test"}
             and not k.startswith(("firely", "brianpos", "dotnet"))
         }
-        self._run(case, module, "base", case["expected_java_base"], base_defs, None, options, validation_options(entry))
+        # The Java validator applies the global profiles of the ImplementationGuides it loads.
+        settings = replace(validation_options(entry), global_profiles=global_profiles(*base_defs))
+        self._run(case, module, "base", case["expected_java_base"], base_defs, None, options, settings)
         if "profile" in modes:
             profile = entry.get("profile") or {}
             missing = _missing_packages(list(profile.get("packages") or ()), self.shipped)
@@ -330,7 +334,7 @@ class Runner:
             if not url:
                 self.skips.append(Skip(case["name"], module, "profile", "profile source has no url"))
                 return
-            self._run(case, module, "profile", case["expected_java_profile"], base_defs + profile_defs, url, options, validation_options(entry))
+            self._run(case, module, "profile", case["expected_java_profile"], base_defs + profile_defs, url, options, settings)
 
     def _validator(self, definitions: list[dict[str, Any]], settings: ValidationOptions) -> Validator:
         if not definitions:
@@ -368,8 +372,9 @@ class Runner:
                                    "code or display verdict on " + ", ".join(systems) + " (not shipped)"))
             return
         start = time.perf_counter()
+        validator = self._validator(definitions, settings)
         try:
-            resource = _load_json(self.cases_dir / case["input"])
+            resource = validator.parse((self.cases_dir / case["input"]).read_bytes())
         except fhirjson.JsonError as exc:
             # Like `fhirsrv validate`: content that does not parse is one fatal issue.
             run.our_errors, run.errors = 1, [f"unreadable JSON: {exc}"]
@@ -379,7 +384,6 @@ class Runner:
                 self.skips.append(Skip(case["name"], module, mode, f"the manifest pairs this {resource['resourceType']} input "
                                        f"with a Java outcome about a {foreign} (an upstream manifest slip)"))
                 return
-            validator = self._validator(definitions, settings)
             unknown = [url for url in _claimed_profiles(resource) if url not in validator.registry]
             if unknown:
                 self.skips.append(Skip(case["name"], module, mode, "needs a profile we do not have: " + ", ".join(unknown)))

@@ -8,6 +8,10 @@ remembers its exact text, and we serialise with orjson, writing that text back v
 
 Duplicate keys are rejected: JSON leaves them undefined and FHIR forbids them, and a
 silent "last one wins" would store something other than what the sender believed.
+
+Comments (``//`` and ``/* */``) are not JSON and FHIR JSON has none: they are rejected with a
+sentence that says so. ``loads(..., allow_comments=True)`` reads them as white space, for
+callers that must accept what the HL7 Java validator accepts with ``allow-comments``.
 """
 
 from __future__ import annotations
@@ -68,8 +72,42 @@ _decoder = json.JSONDecoder(
 )
 
 
-def loads(data: bytes | str) -> Any:
-    """Parse a request body; raise :class:`JsonError` with a readable reason."""
+# A JSON string (escapes included) or a comment. Strings are matched first, so that text that
+# looks like a comment inside one ("http://…", "/* not a comment */") is never touched.
+_STRING_OR_COMMENT = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|//[^\n]*|/\*.*?\*/', re.DOTALL)
+_NOT_NEWLINE = re.compile(r"[^\n]")
+
+
+def _blank_comment(match: re.Match[str]) -> str:
+    text = match.group()
+    return text if text.startswith('"') else _NOT_NEWLINE.sub(" ", text)
+
+
+def strip_comments(text: str) -> str:
+    """``text`` with every ``//`` and ``/* */`` comment outside strings turned into spaces.
+
+    Line breaks stay, so the line and column of a later parse error still point into the
+    text as sent. An unterminated ``/*`` is left as it is (the parser then reports it).
+    """
+    if "/" not in text:
+        return text
+    return _STRING_OR_COMMENT.sub(_blank_comment, text)
+
+
+def _comment_at(text: str, position: int) -> bool:
+    """Whether a comment outside strings starts at ``position`` (where the parser stopped)."""
+    for match in _STRING_OR_COMMENT.finditer(text):
+        if match.start() >= position:
+            return match.start() == position and not match.group().startswith('"')
+    return False
+
+
+def loads(data: bytes | str, *, allow_comments: bool = False) -> Any:
+    """Parse a request body; raise :class:`JsonError` with a readable reason.
+
+    ``allow_comments`` reads ``//`` and ``/* */`` comments as white space (never inside
+    strings); without it a comment is an error that says so.
+    """
     if isinstance(data, bytes | bytearray | memoryview):
         try:
             text = bytes(data).decode("utf-8")
@@ -79,6 +117,8 @@ def loads(data: bytes | str) -> Any:
         text = data
     if text.startswith("\ufeff"):
         text = text[1:]
+    if allow_comments:
+        text = strip_comments(text)
     if "\x00" in text or ("\\u0000" in text and _ESCAPED_NUL.search(text)):
         raise JsonError("NUL characters (\\u0000) are not allowed in FHIR content")
     try:
@@ -86,6 +126,8 @@ def loads(data: bytes | str) -> Any:
     except JsonError:
         raise
     except json.JSONDecodeError as exc:
+        if not allow_comments and text[exc.pos : exc.pos + 1] == "/" and _comment_at(text, exc.pos):
+            raise JsonError(f"comments are not allowed in JSON (line {exc.lineno} column {exc.colno})") from None
         raise JsonError(f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise JsonError("JSON is nested too deeply") from None

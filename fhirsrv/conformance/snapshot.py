@@ -18,8 +18,9 @@ differential to the base snapshot (https://hl7.org/fhir/R4/profiling.html#snapsh
   differential replace the base's; ``constraint`` and ``mapping`` are added to the base's.
 
 Known limits: only constraints (``derivation = constraint``) are generated; a
-specialisation (a logical model, a new type) raises :class:`SnapshotError`. Bindings of the
-differential replace the base's whole (no merge of binding extensions).
+specialisation (a logical model, a new type) raises :class:`SnapshotError` — except one that
+keeps its base's type (:func:`constrains_base_type`), which is a constraint in all but name.
+Bindings of the differential replace the base's whole (no merge of binding extensions).
 """
 
 from __future__ import annotations
@@ -45,19 +46,43 @@ class DefinitionSource(Protocol):
 Element = dict[str, Any]
 
 
+def constrains_base_type(sd: dict[str, Any], base: dict[str, Any] | None) -> bool:
+    """True for a constraint, and for a ``specialization`` whose ``type`` is its base's type.
+
+    A specialisation defines a new type; one based on ``Practitioner`` whose type is still
+    ``Practitioner`` defines none: it can only constrain Practitioner (hand-written profiles
+    say ``specialization`` by mistake, fhir-test-cases ad-practitioner-profile). The HL7 Java
+    validator applies such a differential to its base like a constraint's, and so do we; a
+    logical model is never one.
+    """
+    derivation = sd.get("derivation", "constraint")
+    if derivation == "constraint":
+        return True
+    return (
+        derivation == "specialization"
+        and sd.get("kind") != "logical"
+        and base is not None
+        and bool(sd.get("type"))
+        and sd.get("type") == base.get("type")
+    )
+
+
 def generate_snapshot(sd: dict[str, Any], registry: DefinitionSource, *, _chain: tuple[str, ...] = ()) -> dict[str, Any]:
     """A copy of ``sd`` whose ``snapshot`` is computed from its differential and its base.
 
     ``_chain`` holds the definitions whose snapshots are being generated around this one (a
     base's base, a type's profile): a definition met again there derives from itself, which
     would otherwise recurse without end."""
-    if sd.get("derivation", "constraint") != "constraint":
-        raise SnapshotError(f"{sd.get('url', '?')}: only constraint profiles can be generated, not a {sd['derivation']}")
+    refused = SnapshotError(f"{sd.get('url', '?')}: only constraint profiles can be generated, not a {sd.get('derivation')}")
+    if sd.get("derivation", "constraint") != "constraint" and (sd.get("derivation") != "specialization" or sd.get("kind") == "logical"):
+        raise refused
     url = sd.get("url", "?")
     if url in _chain:
         raise SnapshotError(f"{url}: circular definitions: {' → '.join((*_chain[_chain.index(url):], url))}")
     chain = (*_chain, url)
     base = _definition_with_snapshot(sd.get("baseDefinition") or "", registry, url, chain)
+    if not constrains_base_type(sd, base):
+        raise refused
     elements = copy.deepcopy(base["snapshot"]["element"])
     builder = _Builder(elements, registry, source=sd.get("url", ""), base_elements=base["snapshot"]["element"], chain=chain)
     for diff in sd.get("differential", {}).get("element", []):

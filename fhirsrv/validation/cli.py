@@ -81,7 +81,7 @@ def run(argv: list[str], *, validator: Validator | None = None, stdout: TextIO |
     loaded: dict[str, Any] = {}
     for file in args.files:
         try:
-            loaded[file] = fhirjson.loads(Path(file).read_bytes())
+            loaded[file] = validator.parse(Path(file).read_bytes())
         except (OSError, fhirjson.JsonError) as exc:
             loaded[file] = exc
     given = GivenResources([r for r in loaded.values() if not isinstance(r, Exception)])  # e.g. a Questionnaire

@@ -142,8 +142,12 @@ def _parent_id(by_id: dict[str, Elem], eid: str) -> str:
     raise CompileError(f"element {eid!r} has no parent in the snapshot")
 
 
-def compile_structure(sd: dict[str, Any]) -> StructureModel:
-    """Build the element tree of one StructureDefinition from its snapshot."""
+def compile_structure(sd: dict[str, Any], derivation: str | None = None) -> StructureModel:
+    """Build the element tree of one StructureDefinition from its snapshot.
+
+    ``derivation`` overrides the definition's own when the caller knows better (a
+    ``specialization`` that keeps its base's type is a constraint: see
+    :func:`fhirsrv.conformance.snapshot.constrains_base_type`)."""
     elements = (sd.get("snapshot") or {}).get("element")
     if not elements:
         raise CompileError(f"StructureDefinition {sd.get('url')} has no snapshot")
@@ -154,7 +158,7 @@ def compile_structure(sd: dict[str, Any]) -> StructureModel:
         name=sd.get("name") or sd.get("id", ""),
         type=sd.get("type", ""),
         kind=sd.get("kind", ""),
-        derivation=sd.get("derivation", "specialization"),
+        derivation=derivation or sd.get("derivation", "specialization"),
         root=None,  # type: ignore[arg-type]  # set just below
         by_id={},
         is_core=url.startswith(CORE_PREFIX) and url.count("/") == 5 and sd.get("version", "4.0.1") == "4.0.1",

@@ -15,9 +15,23 @@ CORRECTIONS: dict[tuple[str, str], str] = {
     # an enableBehavior (fhir-test-cases q-enablewhen-me-wrong, questionnaire-enableWhen-dw).
     ("que-12", "enableWhen.count() > 2 implies enableBehavior.exists()"):
         "enableWhen.count() > 1 implies enableBehavior.exists()",
+    # ras-2, "Must be <= 100": without a probability ``probability is decimal`` is empty, and
+    # so is the whole rule, which fails (an empty result does not hold: invariants.holds) on
+    # every prediction that gives only a qualitative risk (R4 examples RiskAssessment-prognosis,
+    # -breastcancer-risk). The Java validator evaluates this wording.
+    ("ras-2", "probability is decimal implies (probability as decimal) <= 100"):
+        "probability.empty() or ((probability is decimal) implies ((probability as decimal) <= 100))",
+}
+
+#: Published wordings that are wrong under whatever key they appear (42 canonical resources
+#: share the name rule, profiles restate bdl-8), corrected as the Java validator does: both
+#: are empty, so failing, when the element is absent, which their rule text allows.
+BY_EXPRESSION: dict[str, str] = {
+    "name.matches('[A-Z]([A-Za-z0-9_]){0,254}')": "name.exists() implies name.matches('[A-Z]([A-Za-z0-9_]){0,254}')",
+    "fullUrl.contains('/_history/').not()": "fullUrl.exists() implies fullUrl.contains('/_history/').not()",
 }
 
 
 def corrected(key: str, expression: str) -> str:
     """The expression to evaluate for invariant ``key`` published as ``expression``."""
-    return CORRECTIONS.get((key, expression), expression)
+    return CORRECTIONS.get((key, expression)) or BY_EXPRESSION.get(expression, expression)

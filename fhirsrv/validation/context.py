@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from fhirsrv.conformance.snapshot import constrains_base_type
 from fhirsrv.terminology import ValueSetChecker
 from fhirsrv.terminology.content import StoredResources
 
@@ -79,7 +80,7 @@ class Definitions:
                 if not (sd.get("snapshot") or {}).get("element"):
                     sd = _with_snapshot(sd, self.registry)
                 try:
-                    model = compile_structure(sd) if sd is not None else None
+                    model = compile_structure(sd, _derivation(sd, self.registry)) if sd is not None else None
                 except CompileError:
                     model = None
                 if model is not None:
@@ -101,6 +102,14 @@ class Definitions:
         """Core keys (``ele-1``, ``dom-3``, ``bdl-8`` …) are checked by the base walk; a profile
         restating one (often in a later technical-correction wording) adds nothing."""
         return key in self.core_constraints
+
+
+def _derivation(sd: dict[str, Any], registry: Any) -> str | None:
+    """``constraint`` for a profile that says ``specialization`` but keeps its base's type
+    (its issues then name the profile, like any constraint's); None: the definition's own."""
+    if sd.get("derivation") != "specialization" or sd.get("url", "").startswith(CORE_PREFIX):
+        return None
+    return "constraint" if constrains_base_type(sd, registry.get(sd.get("baseDefinition") or "")) else None
 
 
 def _with_snapshot(sd: dict[str, Any], registry: Any) -> dict[str, Any] | None:

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 import fhirpathpy
-from fhirpathpy.engine.nodes import ResourceNode
+from fhirpathpy.engine.nodes import FP_DateTime, FP_Time, ResourceNode
 from fhirpathpy.models import models
 
 from . import fastpath, native_invariants
@@ -121,7 +121,50 @@ def _install_primitive_mapping() -> None:
     TypeInfo.is_ = is_
 
 
+# FHIR date, dateTime, instant and time *elements* as FHIRPath compares them.
+_TEMPORAL_CLASSES = {"date": FP_DateTime, "dateTime": FP_DateTime, "instant": FP_DateTime, "time": FP_Time}
+
+
+def _temporal(items: list[Any]) -> list[Any]:
+    """A single date/time element as a FHIRPath date-time value, anything else unchanged."""
+    if len(items) == 1 and isinstance(items[0], ResourceNode) and isinstance(items[0].data, str):
+        cls = _TEMPORAL_CLASSES.get(items[0].path)
+        if cls is not None:
+            try:
+                value = cls(items[0].data)  # None for text that is no date (reported elsewhere)
+            except Exception:
+                value = None
+            if value is not None:
+                return [value]
+    return items
+
+
+def _install_temporal_comparison() -> None:
+    """``<``, ``<=``, ``>``, ``>=`` between FHIR date/dateTime/instant elements compare times.
+
+    fhirpathpy's comparison takes the raw JSON of an element, so ``start <= end`` over
+    ``2023-06-21`` and ``2023-06-21T06:20:00Z`` compared two strings (true), and over
+    ``…T10:00:00+02:00`` and ``…T09:00:00Z`` got the order wrong. FHIRPath compares
+    date-times precision by precision, in UTC, and answers empty when one stops before the
+    other can decide (fhirpath.html#comparison) — as fhirpathpy already does for literals
+    (``@2023-06-21 <= @2023-06-21T06:20:00Z`` is empty) and the Java validator for elements
+    (fhir-test-cases invariants/encounter-period: per-1 fails).
+    """
+    from fhirpathpy.engine.invocations import equality
+
+    if getattr(equality.typecheck, "_fhirsrv", False):
+        return
+    original = equality.typecheck
+
+    def typecheck(a: list[Any], b: list[Any]) -> Any:
+        return original(_temporal(a), _temporal(b))
+
+    typecheck._fhirsrv = True  # type: ignore[attr-defined]
+    equality.typecheck = typecheck
+
+
 _install_primitive_mapping()
+_install_temporal_comparison()
 _R4 = models["r4"]
 _OPTIONS = {"userInvocationTable": USER_FUNCTIONS, "traceFn": lambda *args: None}
 _compiled: dict[str, Callable[..., list[Any]] | InvariantError] = {}
@@ -152,7 +195,14 @@ def holds(
     resource: dict[str, Any] | None,
     root_resource: dict[str, Any] | None,
 ) -> bool:
-    """True when the invariant holds on ``data`` (an empty result counts as holding).
+    """True when the invariant holds on ``data``: its result is ``true``.
+
+    An empty result does not hold. ElementDefinition.constraint is a "condition that must
+    evaluate to true", and the HL7 Java validator (FHIRPathEngine.convertToBoolean) fails an
+    invariant whose result is empty — e.g. per-1's ``start <= end`` over ``2023-06-21`` and
+    ``2023-06-21T06:20:00Z``, which FHIRPath leaves empty because the precisions differ
+    (fhir-test-cases invariants/encounter-period). A non-empty result other than a single
+    boolean holds, as in Java.
 
     When none of the children the expression reads is present, the answer is the same for
     every such value and is computed once (see :mod:`.guards`).
@@ -212,7 +262,7 @@ def _evaluate(
 
 def _truth(result: list[Any]) -> bool:
     if not result:
-        return True
+        return False
     if len(result) == 1 and isinstance(result[0], bool):
         return result[0]
     return True

@@ -158,9 +158,9 @@ def bdl_7(data: Any, resource: Any, root: Any) -> bool:
         if key in seen:
             distinct = False
         seen.add(key)
-    # ``false or false`` is false; an absent type makes the left side empty, and
-    # ``{} or false`` is empty, which holds
-    return distinct or bundle_type is None
+    # an absent type makes the left side empty: ``{} or true`` is true, ``{} or false`` is
+    # empty, which does not hold (invariants.holds)
+    return distinct
 
 
 def obs_6(data: Any, resource: Any, root: Any) -> bool:

@@ -9,6 +9,7 @@ suite's settings onto these).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,20 @@ class ValidationOptions:
     #: being validated (Java ``validateReference: CHECK_EXISTS_AND_TYPE`` with no server to
     #: fetch from). Off: only document Bundles must be self-contained.
     references_must_resolve: bool = False
+    #: ``//`` and ``/* */`` comments in JSON are read as white space (Java ``allow-comments``),
+    #: by :meth:`fhirsrv.validation.Validator.parse`. Off: a comment is an error, since FHIR
+    #: JSON has none and a server must not store what another FHIR reader cannot parse.
+    allow_comments: bool = False
+    #: Resources in ``contained`` are validated like any resource, and dom-3 (each is
+    #: referenced) is checked. Off (Java ``validateContains: IGNORE``): neither; the Java
+    #: validator checks dom-3 only over contained resources it has validated. For comparing
+    #: verdicts with the Java validator: an invalid contained resource is never fine on a write.
+    validate_contained: bool = True
+    #: ``(resource type, profile canonical)`` pairs: every resource of that type, wherever it
+    #: appears (the root, a Bundle entry, a contained resource), must also conform to that
+    #: profile — an ImplementationGuide's ``global`` profiles (:func:`global_profiles`), which
+    #: the Java validator applies for the guides it has loaded. An unknown one is a warning.
+    global_profiles: tuple[tuple[str, str], ...] = ()
     #: A Coding whose display is not the code system's display (nor one of its designations)
     #: is a warning (Java ``displayWarningMode``, its CLI's ``-display-issues-are-warnings``;
     #: HAPI FHIR servers' default). Off: an error, as the Java validator's own default — kept
@@ -39,3 +54,17 @@ class ValidationOptions:
 
 
 DEFAULT_OPTIONS = ValidationOptions()
+
+
+def global_profiles(*guides: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The ``global`` entries (type and profile) of ImplementationGuide resources, in order,
+    each once; anything that is not a well-formed entry of an ImplementationGuide is skipped."""
+    found: list[tuple[str, str]] = []
+    for guide in guides:
+        if not isinstance(guide, dict) or guide.get("resourceType") != "ImplementationGuide":
+            continue
+        for entry in guide.get("global") or ():
+            pair = (entry.get("type"), entry.get("profile")) if isinstance(entry, dict) else (None, None)
+            if all(isinstance(part, str) and part for part in pair) and pair not in found:
+                found.append(pair)  # type: ignore[arg-type]
+    return tuple(found)

@@ -102,12 +102,34 @@ def definition_at(run: Run, slice_elem: Elem, path: str) -> Elem | None:
     return elem
 
 
+_NAMES = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*")
+
+
+def _inside(value: Any, path: str) -> Any:
+    """The part of a complex fixed/pattern value at a dotted path (a single item), or NOTHING."""
+    for name in path.split("."):
+        if isinstance(value, list) and len(value) == 1:
+            value = value[0]
+        if not isinstance(value, dict) or name not in value:
+            return NOTHING
+        value = value[name]
+    return value
+
+
 def _expected_value(slice_elem: Elem, target: Elem | None, disc: Discriminator) -> Any:
     if target is not None:
         if target.fixed is not NOTHING:
             return target.fixed
         if target.pattern is not NOTHING:
             return target.pattern
+    # The slice fixes the whole value (``fixedContactPoint: {use: home}`` with a discriminator
+    # on ``use``): the discriminated element's value is read from it, as FHIR's "value"
+    # discriminator says ("as determined by the applicable fixed value, pattern …").
+    enclosing = slice_elem.fixed if slice_elem.fixed is not NOTHING else slice_elem.pattern
+    if enclosing is not NOTHING and _NAMES.fullmatch(disc.path):
+        found = _inside(enclosing, disc.path)
+        if found is not NOTHING:
+            return found
     if disc.path == "url" and slice_elem.types and slice_elem.types[0].profiles:
         return slice_elem.types[0].profiles[0].split("|")[0]  # an extension slice: its definition's url
     return NOTHING

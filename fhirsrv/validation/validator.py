@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from fhirsrv import fhirjson
 from fhirsrv.terminology import ValueSetChecker
 from fhirsrv.terminology.content import StoredResources
 
@@ -37,6 +38,11 @@ class Validator:
         if found is None or found[0] is not checker:
             found = self._remembered[id(checker)] = (checker, remembering(checker))
         return found[1]
+
+    def parse(self, data: bytes | str) -> Any:
+        """JSON as this validator's options read it (comments only with ``allow_comments``);
+        raises :class:`fhirsrv.fhirjson.JsonError` with a readable reason."""
+        return fhirjson.loads(data, allow_comments=self.options.allow_comments)
 
     def issues(self, resource: Any, profiles: list[str] | None = None, *, terminology: ValueSetChecker | None = None,
                stored: StoredResources | None = None) -> list[Issue]:

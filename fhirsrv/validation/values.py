@@ -1,12 +1,15 @@
 """Comparing instance data with ``fixed[x]`` and ``pattern[x]`` values.
 
-fixed: the value must be exactly the given one (no more, no less).
+fixed: the value must be exactly the given one (no more, no less): a complex fixed value
+admits no element it does not list (a ``fixedContactPoint`` of ``{use: home}`` forbids
+``system`` and ``value``), as in the HL7 Java validator.
 pattern: every property given in the pattern must be present with that value; arrays in a
 pattern mean "each pattern item matches some instance item".
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +34,39 @@ def equals_fixed(data: Any, fixed: Any) -> bool:
     return _same_primitive(data, fixed)
 
 
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """One element where a value departs from a complex fixed value."""
+
+    expression: str  # FHIRPath of the element (``Practitioner.telecom[0].system``)
+    kind: str  # "extra" (not in the fixed value), "missing" (absent from the data), "value"
+    expected: Any = None  # the fixed value's element ("missing", "value")
+    found: Any = None  # the data's element ("extra", "value")
+
+
+def fixed_differences(data: Any, fixed: Any, path: str) -> list[Difference]:
+    """Every element of ``data`` (at ``path``) that departs from ``fixed``, deepest first
+    where both are objects, so that an issue can name the element itself rather than the
+    whole value (the Java validator reports each extra element at its own path)."""
+    if isinstance(fixed, dict) and isinstance(data, dict):
+        found: list[Difference] = []
+        for key, value in data.items():
+            if key not in fixed:
+                found.append(Difference(f"{path}.{key.removeprefix('_')}", "extra", found=value))
+        for key, value in fixed.items():
+            if key not in data:
+                found.append(Difference(f"{path}.{key.removeprefix('_')}", "missing", expected=value))
+            else:
+                found.extend(fixed_differences(data[key], value, f"{path}.{key.removeprefix('_')}"))
+        return found
+    if isinstance(fixed, list) and isinstance(data, list) and len(fixed) == len(data):
+        return [d for i, (item, want) in enumerate(zip(data, fixed, strict=True))
+                for d in fixed_differences(item, want, f"{path}[{i}]")]
+    if equals_fixed(data, fixed):
+        return []
+    return [Difference(path, "value", expected=fixed, found=data)]
+
+
 def matches_pattern(data: Any, pattern: Any) -> bool:
     if isinstance(pattern, dict):
         return isinstance(data, dict) and all(
@@ -45,7 +81,7 @@ def matches_pattern(data: Any, pattern: Any) -> bool:
 def show(value: Any) -> str:
     """A short readable rendering of a fixed/pattern value for messages."""
     if isinstance(value, dict):
-        if "system" in value or "code" in value:
+        if "code" in value:  # Coding, Quantity: system#code
             system = value.get("system", "")
             return f"{system}#{value.get('code', '')}" if system else repr(value.get("code"))
         if isinstance(value.get("coding"), list):

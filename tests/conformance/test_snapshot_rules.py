@@ -134,9 +134,24 @@ def test_snapshot_of_generates_once_and_keeps_it(registry) -> None:
 
 
 def test_specialisations_are_refused(registry) -> None:
-    logical = dict(profile("Base"), derivation="specialization")
+    logical = dict(profile("http://example.org/sd/Thing", base=BASE + "Element"), derivation="specialization", kind="logical")
     with pytest.raises(SnapshotError, match="only constraint"):
         generate_snapshot(logical, registry)
+    new_type = dict(profile("MyPractitioner", base=BASE + "Practitioner"), derivation="specialization", kind="resource")
+    with pytest.raises(SnapshotError, match="only constraint"):
+        generate_snapshot(new_type, registry)
+
+
+def test_specialisation_that_keeps_its_base_type_is_generated_as_a_constraint(registry) -> None:
+    """fhir-test-cases ad-practitioner-profile says ``specialization`` for what is a constraint
+    on Practitioner (same type); the Java validator applies its differential all the same."""
+    sd = dict(profile("Practitioner", {"id": "Practitioner.telecom", "path": "Practitioner.telecom", "min": 1, "max": "3"}),
+              derivation="specialization", kind="resource")
+    telecom = snapshot_by_id(sd, registry)["Practitioner.telecom"]
+    assert (telecom["min"], telecom["max"]) == (1, "3")
+    adding = dict(sd, differential={"element": [{"id": "Practitioner.shoeSize", "path": "Practitioner.shoeSize"}]})
+    with pytest.raises(SnapshotError, match="does not exist in the base"):
+        generate_snapshot(adding, registry)  # a new element would make it a new type after all
 
 
 def test_concrete_choice_name_below_an_unrolled_extension_slice(registry) -> None:

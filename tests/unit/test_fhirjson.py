@@ -47,3 +47,31 @@ def test_nul_characters_are_refused_but_an_escaped_backslash_is_not():
     with pytest.raises(fhirjson.JsonError, match="NUL"):
         fhirjson.loads('{"a":"x\\u0000y"}')
     assert fhirjson.loads('{"a":"x\\\\u0000y"}') == {"a": "x\\u0000y"}
+
+
+COMMENTED = '// leading\n{\n  "url": "http://example.org/a//b", /* block\n  over lines */ "text": "/* kept */ // kept",\n  "n": 1 // trailing\n}'
+
+
+def test_comments_are_rejected_with_a_reason_that_says_so():
+    with pytest.raises(fhirjson.JsonError, match=r"comments are not allowed in JSON \(line 1 column 1\)"):
+        fhirjson.loads(COMMENTED)
+    with pytest.raises(fhirjson.JsonError, match=r"comments are not allowed in JSON \(line 2 column 8\)"):
+        fhirjson.loads('{"a": 1,\n  "b": /* x */ 2}')
+
+
+def test_allow_comments_reads_them_as_white_space_but_never_inside_strings():
+    assert fhirjson.loads(COMMENTED, allow_comments=True) == {
+        "url": "http://example.org/a//b", "text": "/* kept */ // kept", "n": 1}
+    assert fhirjson.loads('{"q": "say \\"//\\" /*"} // c', allow_comments=True) == {"q": 'say "//" /*'}
+
+
+def test_stripping_comments_keeps_lines_and_columns():
+    stripped = fhirjson.strip_comments(COMMENTED)
+    assert len(stripped) == len(COMMENTED) and stripped.count("\n") == COMMENTED.count("\n")
+    with pytest.raises(fhirjson.JsonError, match="line 3 column 7"):
+        fhirjson.loads('// c\n{"a": 1,\n "b": x}', allow_comments=True)
+
+
+def test_an_unterminated_block_comment_is_still_an_error():
+    with pytest.raises(fhirjson.JsonError, match="malformed JSON"):
+        fhirjson.loads('{"a": 1 /* open', allow_comments=True)

@@ -42,6 +42,10 @@ def test_suite_settings_map_onto_validation_options() -> None:
                                "validateReference": "CHECK_EXISTS_AND_TYPE"}) == ValidationOptions(
         security_checks=True, no_html_in_markdown=True, allow_example_urls=False, references_must_resolve=True,
         display_warnings=False)
+    assert validation_options({"allow-comments": True, "validateContains": "IGNORE"}) == ValidationOptions(
+        allow_comments=True, validate_contained=False, display_warnings=False)
+    # CHECK_TYPE and CHECK_VALID have no weaker counterpart here: contained resources are validated
+    assert validation_options({"validateContains": "CHECK_VALID", "wrong-displays": "warning"}) == DEFAULT_OPTIONS
 
 
 def test_iso_3166_displays_are_ours_to_judge() -> None:
