@@ -21,6 +21,19 @@ CORRECTIONS: dict[tuple[str, str], str] = {
     # -breastcancer-risk). The Java validator evaluates this wording.
     ("ras-2", "probability is decimal implies (probability as decimal) <= 100"):
         "probability.empty() or ((probability is decimal) implies ((probability as decimal) <= 100))",
+    # dom-3, "a contained resource SHALL be referred to from elsewhere in the resource or
+    # SHALL refer to the containing resource": R4 writes ``descendants().as(canonical)``, and
+    # ``as`` on a collection of more than one item is an error in FHIRPath, so the rule
+    # could never be evaluated (every resource with contained resources got only a warning).
+    # R4B and R5 publish it with ``ofType``, the meaning the Java validator gives ``as``
+    # here; ``trace('unmatched', id)`` is left out (it writes to standard output).
+    ("dom-3", "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().as(canonical) "
+              "| %resource.descendants().as(uri) | %resource.descendants().as(url))) or descendants().where(reference "
+              "= '#').exists() or descendants().where(as(canonical) = '#').exists() or descendants().where(as(canonical) "
+              "= '#').exists()).not()).trace('unmatched', id).empty()"):
+        "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().ofType(canonical) "
+        "| %resource.descendants().ofType(uri) | %resource.descendants().ofType(url))) or descendants().where(reference "
+        "= '#').exists() or descendants().where(ofType(canonical) = '#').exists()).not()).empty()",
 }
 
 #: Published wordings that are wrong under whatever key they appear (42 canonical resources
