@@ -61,9 +61,14 @@ class Services:
 
     @cached_property
     def _validator(self) -> Any:
+        from .validation.options import ValidationOptions
         from .validation.validator import validator_for
 
-        return validator_for(self.registry)
+        options = ValidationOptions(
+            unknown_extensions=self.settings.unknown_extensions,  # type: ignore[arg-type]  # checked by Settings.from_env
+            allowed_extension_domains=self.settings.allowed_extension_domains,
+        )
+        return validator_for(self.registry, options)
 
     def validate(self, resource: dict[str, Any], profiles: list[str] | None = None) -> dict[str, Any]:
         """Base R4 + ``profiles`` + the resource's ``meta.profile``, bindings checked by the

@@ -9,6 +9,12 @@ suite's settings onto these).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+#: What an extension whose definition we do not have is: ``warning`` (its content cannot be
+#: checked, but it may be legitimate) or ``error`` (only known extensions are accepted).
+UnknownExtensions = Literal["warning", "error"]
+UNKNOWN_EXTENSION_LEVELS: tuple[str, ...] = ("warning", "error")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +31,19 @@ class ValidationOptions:
     #: being validated (Java ``validateReference: CHECK_EXISTS_AND_TYPE`` with no server to
     #: fetch from). Off: only document Bundles must be self-contained.
     references_must_resolve: bool = False
+    #: An extension whose definition is not loaded: a ``warning`` (the HL7 validator's command
+    #: line, ``anyExtensionsAllowed = true``; issue 3) or an ``error`` (Java's InstanceValidator
+    #: default, which HL7's own test suite runs with). Even as errors, extensions from
+    #: :attr:`allowed_extension_domains` and the domains Java always accepts stay warnings
+    #: (``fhirsrv.validation.extension_rules``).
+    unknown_extensions: UnknownExtensions = "warning"
+    #: URL prefixes of extensions that may be used without a definition (Java
+    #: ``extensionDomains``; the test suite's ``allowed-extension-domain(s)``).
+    allowed_extension_domains: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.unknown_extensions not in UNKNOWN_EXTENSION_LEVELS:
+            raise ValueError(f"unknown_extensions must be one of {', '.join(UNKNOWN_EXTENSION_LEVELS)}, not {self.unknown_extensions!r}")
 
 
 DEFAULT_OPTIONS = ValidationOptions()

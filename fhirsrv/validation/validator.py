@@ -62,7 +62,7 @@ class Validator:
 
 _default: Validator | None = None
 _default_lock = threading.Lock()
-_by_registry: dict[int, Validator] = {}
+_by_registry: dict[tuple[int, ValidationOptions], Validator] = {}
 
 
 def default_validator() -> Validator:
@@ -78,12 +78,16 @@ def default_validator() -> Validator:
     return _default
 
 
-def validator_for(registry: Any | None) -> Validator:
-    if registry is None:
+def validator_for(registry: Any | None, options: ValidationOptions = DEFAULT_OPTIONS) -> Validator:
+    """One validator per registry and options, kept for the process (compiled definitions are per validator)."""
+    if registry is None and options == DEFAULT_OPTIONS:
         return default_validator()
-    found = _by_registry.get(id(registry))
+    if registry is None:
+        registry = default_validator().registry
+    key = (id(registry), options)
+    found = _by_registry.get(key)
     if found is None or found.registry is not registry:
-        found = _by_registry[id(registry)] = Validator(registry)
+        found = _by_registry[key] = Validator(registry, options=options)
     return found
 
 

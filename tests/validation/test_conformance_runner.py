@@ -35,7 +35,14 @@ def test_code_systems_we_hold_in_full_are_ours_to_judge() -> None:
 
 
 def test_suite_settings_map_onto_validation_options() -> None:
-    assert validation_options({"name": "x"}) == DEFAULT_OPTIONS
+    # The Java harness never allows unknown extensions beyond the allowed domains.
+    harness = ValidationOptions(unknown_extensions="error")
+    assert validation_options({"name": "x"}) == harness
+    assert harness != DEFAULT_OPTIONS
     assert validation_options({"security-checks": True, "noHtmlInMarkdown": True, "examples": False,
                                "validateReference": "CHECK_EXISTS_AND_TYPE"}) == ValidationOptions(
-        security_checks=True, no_html_in_markdown=True, allow_example_urls=False, references_must_resolve=True)
+        security_checks=True, no_html_in_markdown=True, allow_example_urls=False, references_must_resolve=True,
+        unknown_extensions="error")
+    assert validation_options({"allowed-extension-domain": "https://fhir.nhs.uk/StructureDefinition",
+                               "allowed-extension-domains": ["http://a.example/", "http://b.example/"]}).allowed_extension_domains == (
+        "https://fhir.nhs.uk/StructureDefinition", "http://a.example/", "http://b.example/")
