@@ -494,16 +494,14 @@ def walk_value(run: Run, elem: Elem, ctype: str | None, item: Any, ext: Any, pat
     if pushed:
         full_url = item.get("fullUrl")
         run.full_urls.append(full_url if isinstance(full_url, str) else None)
-    outer_extension = run.extension_url
-    if plan.extension and isinstance(item, dict):
-        url = item.get("url")
-        run.extension_url = url if isinstance(url, str) else None
-    try:
-        walk_complex(run, elem, tcode, item, path, base, out)
-    finally:
-        run.extension_url = outer_extension
-        if pushed:
-            run.full_urls.pop()
+    if plan.extension:
+        _walk_extension_content(run, elem, tcode, item, path, out)
+    else:
+        try:
+            walk_complex(run, elem, tcode, item, path, base, out)
+        finally:
+            if pushed:
+                run.full_urls.pop()
     if not isinstance(item, dict):
         return
     if plan.value_rules:
@@ -518,6 +516,18 @@ def walk_value(run: Run, elem: Elem, ctype: str | None, item: Any, ext: Any, pat
         _check_extension(run, elem, item, path, out)
     elif base and tcode in DATATYPE_RULES:
         DATATYPE_RULES[tcode](run, item, path, out)
+
+
+def _walk_extension_content(run: Run, elem: Elem, tcode: str | None, item: Any, path: str, out: list[Issue]) -> None:
+    """The base walk of an Extension's own elements, with its url as the context that
+    extensions nested in it (``extension`` contexts) are checked against."""
+    outer = run.extension_url
+    url = item.get("url") if isinstance(item, dict) else None
+    run.extension_url = url if isinstance(url, str) else None
+    try:
+        walk_complex(run, elem, tcode, item, path, True, out)
+    finally:
+        run.extension_url = outer
 
 
 def _walk_primitive(run: Run, elem: Elem, plan: ValuePlan, item: Any, ext: Any, path: str, base: bool, out: list[Issue]) -> None:
