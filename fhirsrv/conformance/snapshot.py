@@ -45,13 +45,21 @@ class DefinitionSource(Protocol):
 Element = dict[str, Any]
 
 
-def generate_snapshot(sd: dict[str, Any], registry: DefinitionSource) -> dict[str, Any]:
-    """A copy of ``sd`` whose ``snapshot`` is computed from its differential and its base."""
+def generate_snapshot(sd: dict[str, Any], registry: DefinitionSource, *, _chain: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A copy of ``sd`` whose ``snapshot`` is computed from its differential and its base.
+
+    ``_chain`` holds the definitions whose snapshots are being generated around this one (a
+    base's base, a type's profile): a definition met again there derives from itself, which
+    would otherwise recurse without end."""
     if sd.get("derivation", "constraint") != "constraint":
         raise SnapshotError(f"{sd.get('url', '?')}: only constraint profiles can be generated, not a {sd['derivation']}")
-    base = _definition_with_snapshot(sd.get("baseDefinition") or "", registry, sd.get("url", "?"))
+    url = sd.get("url", "?")
+    if url in _chain:
+        raise SnapshotError(f"{url}: circular definitions: {' → '.join((*_chain[_chain.index(url):], url))}")
+    chain = (*_chain, url)
+    base = _definition_with_snapshot(sd.get("baseDefinition") or "", registry, url, chain)
     elements = copy.deepcopy(base["snapshot"]["element"])
-    builder = _Builder(elements, registry, source=sd.get("url", ""), base_elements=base["snapshot"]["element"])
+    builder = _Builder(elements, registry, source=sd.get("url", ""), base_elements=base["snapshot"]["element"], chain=chain)
     for diff in sd.get("differential", {}).get("element", []):
         builder.apply(diff)
     result = copy.deepcopy(sd)
@@ -69,7 +77,8 @@ def snapshot_of(sd: dict[str, Any], registry: DefinitionSource) -> list[Element]
     return sd["snapshot"]["element"]
 
 
-def _definition_with_snapshot(reference: str, registry: DefinitionSource, wanted_by: str) -> dict[str, Any]:
+def _definition_with_snapshot(reference: str, registry: DefinitionSource, wanted_by: str,
+                              chain: tuple[str, ...] = ()) -> dict[str, Any]:
     """Resolve a base or type profile; generate its snapshot first if it has none."""
     found = registry.get(reference)
     if found is None and "|" in reference:
@@ -77,7 +86,7 @@ def _definition_with_snapshot(reference: str, registry: DefinitionSource, wanted
     if found is None:
         raise SnapshotError(f"{wanted_by}: base definition {reference!r} is not in the registry")
     if not found.get("snapshot", {}).get("element"):
-        found = generate_snapshot(found, registry)
+        found = generate_snapshot(found, registry, _chain=chain)
     return found
 
 
@@ -110,10 +119,11 @@ class _Builder:
     """Applies differential elements, in order, to a working snapshot list."""
 
     def __init__(self, elements: list[Element], registry: DefinitionSource, source: str,
-                 base_elements: list[Element] | None = None) -> None:
+                 base_elements: list[Element] | None = None, chain: tuple[str, ...] = ()) -> None:
         self.elements = elements
         self.registry = registry
         self.source = source
+        self.chain = chain  # definitions being generated around this one (see generate_snapshot)
         # The base's snapshot, untouched by the differential: content references expand from it.
         self.base_elements = base_elements or []
         # [x] elements narrowed by concrete choice names → their types before narrowing
@@ -155,6 +165,9 @@ class _Builder:
             return self.add_slice(f"{parent_id}.{name}", slice_name)
         self.expand(parent_index)
         index = self.index_of(identifier)
+        if index is None and not slice_name:
+            # a concrete choice name below an element just unrolled (``extension:a.valueIdentifier``)
+            index = self.choice_type_slice(parent_id, name)
         if index is None:
             raise SnapshotError(f"{self.source}: element {identifier!r} does not exist in the base")
         return index
@@ -279,7 +292,7 @@ class _Builder:
             raise SnapshotError(f"{self.source}: cannot expand {element['id']!r}: it has no type")
         # Several types (a choice): only what they share, id and extension, can be constrained.
         profiles = (types[0].get("profile") or [CORE_SD + types[0]["code"]]) if len(types) == 1 else [CORE_SD + "Element"]
-        definition = _definition_with_snapshot(profiles[0], self.registry, self.source)
+        definition = _definition_with_snapshot(profiles[0], self.registry, self.source, self.chain)
         elements = definition["snapshot"]["element"]
         root = elements[0].get("id") or elements[0]["path"]
         return [(root, child) for child in elements[1:]]

@@ -137,6 +137,16 @@ MESSAGE_IDS: dict[str, str] = {
     "questionnaire-authored-period": "authored outside the Questionnaire's effectivePeriod (warning)",
     "questionnaire-enablewhen-target": "Questionnaire enableWhen.question naming no item, the item itself or one nested in it",
     "questionnaire-enablewhen-after": "Questionnaire enableWhen.question naming a later item (warning)",
+    # StructureDefinitions checked as definitions (structure_definition_rules.py)
+    "sd-base-circular": "a StructureDefinition whose baseDefinition is its own url (warning)",
+    "sd-base-unknown": "a StructureDefinition whose base we do not have: its differential is not checked (warning)",
+    "sd-type-mismatch": "a constraint whose type differs from its base's type",
+    "sd-snapshot-generation": "the snapshot cannot be generated from the differential (error; warning when the definition brings its own snapshot)",
+    "sd-differential-path": "a differential path that names no element of the base (or a choice renamed after a type it does not have)",
+    "sd-slicing-redefined": "a slice that changes the slicing (discriminators, ordered, rules) of the element it slices",
+    "sd-discriminator-path": "a slicing discriminator path that leads to no element of the sliced element's type",
+    "sd-fixed-contradicts-base": "a fixed[x]/pattern[x] that differs from the base's fixed value there",
+    "sd-pattern-contradicts-base": "a fixed[x]/pattern[x] that does not match the base's pattern there",
     "resource-rules-failed": "the resource-type-specific checks broke on unforeseen content (warning, logged)",
 }
 

@@ -5,7 +5,7 @@ after the definition-driven checks; each rule lives in a module of its own. A
 QuestionnaireResponse must fit the Questionnaire it answers; a Questionnaire's enableWhen
 must name an earlier question; Bundle, SearchParameter, CapabilityStatement and
 MeasureReport rules are those of their R4 pages (bundle_rules, definition_rules,
-measure_rules).
+measure_rules); a StructureDefinition must apply to its base (structure_definition_rules).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from .measure_rules import check_measure_report
 from .outcome import Issue
 from .questionnaire_definition import check_questionnaire
 from .questionnaire_response import check_questionnaire_response
+from .structure_definition_rules import check_structure_definition
 
 if TYPE_CHECKING:
     from .context import Run
@@ -51,4 +52,5 @@ RESOURCE_RULES: dict[str, Rule] = {
     "SearchParameter": _guarded(check_search_parameter),
     "CapabilityStatement": _guarded(check_capability_statement),
     "MeasureReport": _guarded(check_measure_report),
+    "StructureDefinition": _guarded(check_structure_definition),
 }

@@ -137,3 +137,26 @@ def test_specialisations_are_refused(registry) -> None:
     logical = dict(profile("Base"), derivation="specialization")
     with pytest.raises(SnapshotError, match="only constraint"):
         generate_snapshot(logical, registry)
+
+
+def test_concrete_choice_name_below_an_unrolled_extension_slice(registry) -> None:
+    # fhir-test-cases general/StructureDefinition-Slice23: extension:otherId.valueIdentifier.type,
+    # where the slice's value[x] appears only once the slice is unrolled.
+    sd = profile("Patient",
+                 {"id": "Patient.extension:otherId", "path": "Patient.extension", "sliceName": "otherId"},
+                 {"id": "Patient.extension:otherId.valueIdentifier.type", "path": "Patient.extension.valueIdentifier.type",
+                  "patternCodeableConcept": {"coding": [{"code": "NPI"}]}})
+    elements = snapshot_by_id(sd, registry)
+    value = elements["Patient.extension:otherId.value[x]:valueIdentifier"]
+    assert [t["code"] for t in value["type"]] == ["Identifier"]
+    assert elements["Patient.extension:otherId.value[x]:valueIdentifier.type"]["patternCodeableConcept"]["coding"][0]["code"] == "NPI"
+
+
+def test_circular_definitions_are_an_error_not_a_recursion(registry) -> None:
+    a = profile("Patient", url="http://example.org/sd/a", base="http://example.org/sd/b")
+    b = profile("Patient", url="http://example.org/sd/b", base="http://example.org/sd/a")
+    local = Registry()
+    local.add_all(registry.iter_type("StructureDefinition"))
+    local.add_all([a, b])
+    with pytest.raises(SnapshotError, match="circular definitions: http://example.org/sd/a → http://example.org/sd/b → http://example.org/sd/a"):
+        generate_snapshot(a, local)

@@ -3,7 +3,7 @@ needing an online terminology server, and which suite settings it maps onto our 
 
 from __future__ import annotations
 
-from bench.conformance import terminology_only, validation_options
+from bench.conformance import foreign_outcome, terminology_only, validation_options
 from fhirsrv.validation import default_validator
 from fhirsrv.validation.options import DEFAULT_OPTIONS, ValidationOptions
 
@@ -46,3 +46,16 @@ def test_suite_settings_map_onto_validation_options() -> None:
     assert validation_options({"allowed-extension-domain": "https://fhir.nhs.uk/StructureDefinition",
                                "allowed-extension-domains": ["http://a.example/", "http://b.example/"]}).allowed_extension_domains == (
         "https://fhir.nhs.uk/StructureDefinition", "http://a.example/", "http://b.example/")
+
+
+def test_an_outcome_about_another_resource_type_is_recognised() -> None:
+    # fhir-test-cases lists ext-derived-circle twice; one entry carries, inline, an outcome
+    # whose issues are all on a ValueSet while the input is a StructureDefinition.
+    about_valueset = {"issue": [{"severity": "error", "expression": ["ValueSet"]},
+                                {"severity": "error", "expression": ["ValueSet.compose.include[0].filter[0]"]}]}
+    sd = {"resourceType": "StructureDefinition"}
+    assert foreign_outcome(about_valueset, sd) == "ValueSet"
+    own = {"issue": [{"severity": "warning", "expression": ["StructureDefinition.context[0]"]}]}
+    assert foreign_outcome(own, sd) is None
+    assert foreign_outcome({"issue": [{"severity": "error", "expression": ["Bundle.entry[2].resource"]}]}, {"resourceType": "Bundle"}) is None
+    assert foreign_outcome({}, sd) is None  # nothing to judge by
