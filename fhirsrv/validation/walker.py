@@ -307,8 +307,9 @@ def _walk_children(run: Run, elem: Elem, tcode: str | None, index: dict[str, Slo
             choice_seen[stem] = key
         if required:
             present.add(id(child))
-        if base and (key == "extension" or key == "modifierExtension") and tcode != "Element":
-            # the Element walk of a primitive's ``_name`` has its owner set by _walk_primitive
+        if base and (key == "extension" or key == "modifierExtension") and elem.path != "Element":
+            # the walk of a primitive's ``_name`` (against Element's own definition) has its
+            # owner set by _walk_primitive; an element *typed* Element (Timing.repeat) is its own
             saved = run.extension_owner
             run.extension_owner = _owner(run, elem, tcode, path, data, is_resource)
             try:

@@ -222,3 +222,11 @@ def test_a_context_of_any_published_version_allows_the_use(validator):
             "action": [{"extension": [quality], "documentation": [{"type": "documentation", "document": {"extension": [quality]}}]}]}
     assert errors(validator.issues(plan)) == [], describe(validator.issues(plan))
     only_error(validator.issues({"resourceType": "Patient", "extension": [quality]}), "extension-context", "Patient")
+
+
+def test_the_holder_is_the_innermost_element(ext_ctxt):
+    # Timing.repeat is typed Element (not BackboneElement); an extension on it is checked
+    # against Timing.repeat, where this definition (Patient, Patient.name …) does not allow it
+    request = {"resourceType": "MedicationRequest", "status": "active", "intent": "order", "medicationCodeableConcept": {"text": "x"},
+               "subject": {"reference": "Patient/1"}, "dosageInstruction": [{"timing": {"repeat": {"extension": [ON], "frequency": 1}}}]}
+    only_error(ext_ctxt.issues(request), "extension-context", "MedicationRequest.dosageInstruction[0].timing.repeat")
