@@ -16,7 +16,7 @@ from fhirsrv.terminology.content import StoredResources
 
 from . import fastpath
 from .compiler import CORE_PREFIX, CompileError, compile_structure
-from .extension_rules import ExtensionOwner
+from .extension_rules import CONTEXT_ADDITIONS, ExtensionOwner
 from .model import StructureModel
 from .options import DEFAULT_OPTIONS, ValidationOptions
 from .primitives import PrimitiveRule, build_rules
@@ -123,7 +123,8 @@ class Definitions:
         against R4's own (4.0.1) extension definitions, whose contexts the later extensions
         package sometimes moved (``cqf-qualityOfEvidence``: Attachment in 4.0.1,
         PlanDefinition.action in 5.x). A use that one published version of the same
-        canonical allows is not an error.
+        canonical allows is not an error. Plus the contexts the Java validator adds to a few
+        core definitions (:data:`.extension_rules.CONTEXT_ADDITIONS`).
         """
         found = self._extension_contexts.get(reference)
         if found is None:
@@ -136,6 +137,8 @@ class Definitions:
                             pair = (context.get("type") or "", context.get("expression") or "")
                             if pair not in contexts:
                                 contexts.append(pair)
+            if contexts:  # no context at all restricts nothing; keep it so
+                contexts.extend(c for c in CONTEXT_ADDITIONS.get(reference.split("|", 1)[0], ()) if c not in contexts)
             found = self._extension_contexts[reference] = tuple(contexts)
         return found
 

@@ -57,6 +57,19 @@ EVERYWHERE = frozenset({"Element", "Any", "Base"})
 #: with a canonical ``url``.
 CANONICAL_RESOURCE_TYPES = frozenset({"CanonicalResource", "MetadataResource"})
 
+#: Contexts that published definitions leave out although R4's own content uses the extension
+#: there, added as the HL7 Java validator adds them (InstanceValidator ``fixContexts``): R4
+#: puts ``regex`` on the ``ElementDefinition.type`` of every primitive's value element (the
+#: definition says ElementDefinition), ``structuredefinition-fhir-type`` likewise; the other
+#: three are allowed "anywhere" there because their real lists are long.
+CONTEXT_ADDITIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "http://hl7.org/fhir/StructureDefinition/regex": (("element", "ElementDefinition.type"),),
+    "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type": (("element", "ElementDefinition.type"),),
+    "http://hl7.org/fhir/StructureDefinition/structuredefinition-normative-version": (("element", "Element"),),
+    "http://hl7.org/fhir/StructureDefinition/capabilitystatement-expectation": (("element", "Element"),),
+    "http://hl7.org/fhir/StructureDefinition/capabilitystatement-prohibited": (("element", "Element"),),
+}
+
 _INDEX = re.compile(r"\[\d+\]")
 
 

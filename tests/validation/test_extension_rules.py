@@ -230,3 +230,15 @@ def test_the_holder_is_the_innermost_element(ext_ctxt):
     request = {"resourceType": "MedicationRequest", "status": "active", "intent": "order", "medicationCodeableConcept": {"text": "x"},
                "subject": {"reference": "Patient/1"}, "dosageInstruction": [{"timing": {"repeat": {"extension": [ON], "frequency": 1}}}]}
     only_error(ext_ctxt.issues(request), "extension-context", "MedicationRequest.dosageInstruction[0].timing.repeat")
+
+
+def test_contexts_the_java_validator_adds(validator):
+    # R4 puts ``regex`` on ElementDefinition.type of every primitive's value element, while
+    # its definition names Questionnaire.item and ElementDefinition; Java adds
+    # ElementDefinition.type (fixContexts), and so do we: the core definition of ``string``
+    # (which IPS and the Belgian profiles repeat in their snapshots) has no error.
+    string = validator.registry.get("http://hl7.org/fhir/StructureDefinition/string")
+    assert string["snapshot"]["element"][3]["type"][0]["extension"][-1]["url"].endswith("/regex")
+    assert errors(validator.issues(string)) == [], describe(validator.issues(string))
+    regex = {"url": "http://hl7.org/fhir/StructureDefinition/regex", "valueString": "[a-z]+"}
+    only_error(validator.issues({"resourceType": "Patient", "extension": [regex]}), "extension-context", "Patient")
