@@ -110,6 +110,10 @@ class Settings:
     terminology_dir: Path = field(default_factory=default_terminology_dir)  # FHIRSRV_TERMINOLOGY_DIR
     enrich_codes: bool = True  # FHIRSRV_ENRICH_CODES: add mapped SNOMED CT / LOINC codings to local ones on ingest
     validate_on_write: bool = True  # FHIRSRV_VALIDATE_ON_WRITE
+    # FHIRSRV_DISPLAY_ISSUES_ARE_WARNINGS: a Coding.display that is not the code system's is a
+    # warning (default, as HAPI FHIR servers do: real data such as Synthea's carries such
+    # displays), or with false an error, as the HL7 Java validator's default (422 on writes)
+    display_issues_are_warnings: bool = True
     document_profile: str = "ips"  # FHIRSRV_DOCUMENT_PROFILE: profile for documents that claim none
     summary_custodian: str = "fhirsrv patient summary service"  # FHIRSRV_SUMMARY_CUSTODIAN: $summary's custodian
     summary_custodian_identifier: str | None = None  # FHIRSRV_SUMMARY_CUSTODIAN_IDENTIFIER: its system|value
@@ -154,6 +158,7 @@ class Settings:
             max_page_size=_env_int("FHIRSRV_MAX_PAGE_SIZE", 1000),
             enrich_codes=_env_bool("FHIRSRV_ENRICH_CODES", True),
             validate_on_write=_env_bool("FHIRSRV_VALIDATE_ON_WRITE", True),
+            display_issues_are_warnings=_env_bool("FHIRSRV_DISPLAY_ISSUES_ARE_WARNINGS", True),
             document_profile=os.environ.get("FHIRSRV_DOCUMENT_PROFILE", "ips"),
             summary_custodian=os.environ.get("FHIRSRV_SUMMARY_CUSTODIAN", "").strip() or cls.summary_custodian,
             summary_custodian_identifier=_env_token("FHIRSRV_SUMMARY_CUSTODIAN_IDENTIFIER"),

@@ -61,14 +61,17 @@ class Services:
 
     @cached_property
     def _validator(self) -> Any:
+        """The validator of this server's registry, configured from the settings (document
+        ingest reaches the same one through ``validator_for``)."""
         from .validation.options import ValidationOptions
-        from .validation.validator import validator_for
+        from .validation.validator import configure_validator
 
         options = ValidationOptions(
+            display_warnings=self.settings.display_issues_are_warnings,
             unknown_extensions=self.settings.unknown_extensions,  # type: ignore[arg-type]  # checked by Settings.from_env
             allowed_extension_domains=self.settings.allowed_extension_domains,
         )
-        return validator_for(self.registry, options)
+        return configure_validator(self.registry, options)
 
     def validate(self, resource: dict[str, Any], profiles: list[str] | None = None) -> dict[str, Any]:
         """Base R4 + ``profiles`` + the resource's ``meta.profile``, bindings checked by the

@@ -23,6 +23,12 @@ class CodeCheck:
     message: str = ""
     display: str | None = None  # the code system's display for the code, when known
     system_known: bool = True
+    #: ``valid`` with a display that is not the code's (``message`` says so): an error by
+    #: default, as in the HL7 Java validator; a warning with ``display_warnings``.
+    wrong_display: bool = False
+    #: the wrong display is judged against names we are not sure of (a generated code
+    #: system): a warning whatever the options
+    display_unsure: bool = False
 
 
 class ValueSetChecker(Protocol):

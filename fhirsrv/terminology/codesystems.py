@@ -11,6 +11,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import CodeCheck
+from .generated import GENERATORS
+
 # Concept properties the spec defines for every code system (R4 "concept-properties").
 PARENT, CHILD = "parent", "child"
 _INACTIVE_STATUSES = {"retired", "inactive", "deprecated"}
@@ -56,6 +59,7 @@ class CodeSystemIndex:
         self.concepts: dict[str, Concept] = {}
         self._folded: dict[str, str] = {}
         self._descendants: dict[str, frozenset[str]] = {}
+        self._by_name: dict[str, set[str]] | None = None
         self._add(resource.get("concept", ()), parent=None)
         self._link_properties()
         if not self.case_sensitive:
@@ -102,6 +106,18 @@ class CodeSystemIndex:
             concept = self.concepts.get(actual) if actual else None
         return concept
 
+    def codes_named(self, name: str) -> set[str]:
+        """The codes whose display or a designation is ``name`` (case and surrounding white
+        space ignored); the index is built on first use."""
+        if self._by_name is None:
+            by_name: dict[str, set[str]] = {}
+            for concept in self.concepts.values():
+                for text in (concept.display, *(d.get("value") for d in concept.designations)):
+                    if isinstance(text, str):
+                        by_name.setdefault(_fold(text), set()).add(concept.code)
+            self._by_name = by_name
+        return self._by_name.get(_fold(name), set())
+
     def descendants(self, code: str) -> frozenset[str]:
         """Every code below ``code`` (not including it)."""
         cached = self._descendants.get(code)
@@ -141,3 +157,36 @@ class CodeSystemIndex:
 
     def __iter__(self) -> Iterator[Concept]:
         return iter(self.concepts.values())
+
+
+def _fold(text: str) -> str:
+    return text.strip().casefold()
+
+
+def display_is_known(concept: Concept, display: str, *also: str | None) -> bool:
+    """Is ``display`` the concept's display, one of its designations, or one of ``also`` (a
+    value set's display)? Case and surrounding white space are ignored, as the HL7 Java
+    validator ignores case (``equalsIgnoreCase``). Designations count in any language: a
+    Dutch display of a concept is not a wrong display (Java narrows this to the requested
+    languages; we do not, so as never to report a correct translation)."""
+    wanted = _fold(display)
+    names = (concept.display, *also, *(d.get("value") for d in concept.designations))
+    return any(isinstance(n, str) and _fold(n) == wanted for n in names)
+
+
+def judge_display(index: CodeSystemIndex, concept: Concept, display: str, *also: str | None) -> CodeCheck:
+    """The answer for a member ``concept`` of ``index`` given with ``display``.
+
+    A code system we *generate* from a library (ISO 3166, :mod:`.generated`) spells some
+    names otherwise than ISO or terminology servers do ("United States" / "United States of
+    America" / "United States of America (the)"): there a display that names no other code
+    is only doubtful (``display_unsure``: a warning), and one that names another code
+    (BD given as "Australia") is wrong for certain."""
+    known = concept.display or next((a for a in also if a), None)
+    if display_is_known(concept, display, *also):
+        return CodeCheck(True, display=known)
+    message = f"the display {display!r} does not match the display {known!r} of {index.url}#{concept.code}"
+    unsure = index.url in GENERATORS and not (index.codes_named(display) - {concept.code})
+    if unsure:
+        message += f" (names from the {index.name} data fhirsrv generates; some official spellings differ)"
+    return CodeCheck(True, message, display=known, wrong_display=True, display_unsure=unsure)

@@ -1,7 +1,8 @@
 """Where terminology resources come from, in order of precedence.
 
 1. ``terminology/`` — the content fhirsrv ships (our NamingSystems, CodeSystems, ValueSets,
-   ConceptMaps), each with its licence;
+   ConceptMaps), each with its licence, and the code systems built from maintained
+   libraries (ISO 3166, :mod:`.generated`), which replace the packages' ``not-present`` stubs;
 2. the canonical registry — R4 core and every package in ``profiles/``;
 3. resources users stored through the REST API (cached per change generation, see :mod:`.stored`).
 
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..conformance.registry import Registry, split_canonical
+from .generated import GENERATORS, generated_codesystem
 
 _log = logging.getLogger("fhirsrv.terminology")
 
@@ -79,11 +81,13 @@ class Sources:
     def get(self, rtype: str, reference: str, version: str | None = None) -> dict[str, Any] | None:
         url, embedded = split_canonical(reference)
         version = version or embedded
-        for registry in (self.shipped, self.registry):
-            found = registry.get(url, version)
-            if found is not None and found.get("resourceType") == rtype:
-                return found
-        return None
+        found = self.shipped.get(url, version)
+        if found is not None and found.get("resourceType") == rtype:
+            return found
+        if rtype == "CodeSystem" and url in GENERATORS:
+            return generated_codesystem(url)
+        found = self.registry.get(url, version)
+        return found if found is not None and found.get("resourceType") == rtype else None
 
     def all_of_type(self, rtype: str) -> list[dict[str, Any]]:
         seen: set[tuple[str, str]] = set()

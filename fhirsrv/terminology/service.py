@@ -27,7 +27,7 @@ from ..conformance.loader import load_registry
 from ..conformance.registry import Registry
 from ..errors import FhirError
 from . import CodeCheck
-from .codesystems import CodeSystemIndex
+from .codesystems import CodeSystemIndex, judge_display
 from .conceptmaps import Dependency, MapIndex, Translation, no_result_message, translate
 from .content import Resolver, Sources, read_terminology_dir
 from .stored import Connect, Snapshot, StoredTerminology
@@ -256,24 +256,13 @@ class Session:
         return CodeCheck(False, f"{preferred}#{code} is not in the value set {label}{unknown}", system_known=known)
 
     def with_display(self, member: Member, display: str | None) -> CodeCheck:
-        known = member.display
-        if known is None:
-            index = self.codesystem(member.system, member.version)
-            concept = index.get(member.code) if index is not None else None
-            known = concept.display if concept is not None else None
-        if (display and known and display.strip().casefold() != known.strip().casefold()
-                and not self._is_designation(member, display)):
-            return CodeCheck(True, f"the display {display!r} does not match the display {known!r} "
-                                       f"of {member.system}#{member.code}", display=known)
-        return CodeCheck(True, display=known)
-
-    def _is_designation(self, member: Member, display: str) -> bool:
         index = self.codesystem(member.system, member.version)
         concept = index.get(member.code) if index is not None else None
-        wanted = display.strip().casefold()
-        return concept is not None and any(
-            str(d.get("value", "")).strip().casefold() == wanted for d in concept.designations
-        )
+        if concept is None:  # no code system to judge a display by
+            return CodeCheck(True, display=member.display)
+        if not display:
+            return CodeCheck(True, display=member.display or concept.display)
+        return judge_display(index, concept, display, member.display)
 
     # concept maps -----------------------------------------------------------------------
     def stored_maps(self) -> MapIndex:

@@ -17,7 +17,7 @@ from .given_resources import GivenResources
 from .options import UNKNOWN_EXTENSION_LEVELS
 from .outcome import Issue, operation_outcome
 from .profiles import ALIASES, UnknownProfile, resolve_profile
-from .validator import Validator, default_validator, validator_for
+from .validator import Validator, default_validator
 
 _RESOURCE_HEAD = ".resource"
 
@@ -76,7 +76,7 @@ def run(argv: list[str], *, validator: Validator | None = None, stdout: TextIO |
         return 2 if exc.code else 0
     validator = validator or default_validator()
     if args.unknown_extensions and args.unknown_extensions != validator.options.unknown_extensions:
-        validator = validator_for(validator.registry, replace(validator.options, unknown_extensions=args.unknown_extensions))
+        validator = Validator(validator.registry, options=replace(validator.options, unknown_extensions=args.unknown_extensions))
     try:
         profiles = [resolve_profile(p, validator.registry) for p in args.profile]
     except UnknownProfile as exc:

@@ -21,6 +21,7 @@ from .model import StructureModel
 from .options import DEFAULT_OPTIONS, ValidationOptions
 from .primitives import PrimitiveRule, build_rules
 from .references import BundleIndex
+from .valuesets import LocalValueSets
 
 _UNSEEN = object()
 
@@ -30,6 +31,8 @@ class Definitions:
 
     def __init__(self, registry: Any) -> None:
         self.registry = registry
+        #: the code systems of the registry held in full, with value-set membership over them
+        self.code_systems = LocalValueSets(registry)
         self._models: dict[str, StructureModel | None] = {}
         self._by_definition: dict[int, StructureModel] = {}
         self.target_types: dict[tuple[str, ...], frozenset[str]] = {}  # walker.target_types

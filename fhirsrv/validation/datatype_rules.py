@@ -29,10 +29,15 @@ SSIN_SYSTEMS = frozenset({
 
 def check_coding(run: Run, coding: dict[str, Any], path: str, out: list[Issue]) -> None:
     """R4 datatypes.html#Coding: ``system`` is "the identification of the code system" — a URI
-    (absolute: terminologies.html#4.3.1.1), and a code system's, not a value set's."""
+    (absolute: terminologies.html#4.3.1.1), and a code system's, not a value set's; and
+    ``display`` is "a representation of the meaning of the code in the system, following the
+    rules of the system" — checked where we hold the code system in full."""
     system = coding.get("system")
     if not isinstance(system, str) or not system:
         return
+    display, code = coding.get("display"), coding.get("code")
+    if isinstance(display, str) and display and isinstance(code, str) and code:
+        _check_display(run, system, code, display, path, out)
     if ":" not in system:
         out.append(Issue("error", "value", "coding-system-relative", f"{path}.system {system!r} is not an absolute URI; Coding.system must identify the code system with an absolute URI (e.g. http://loinc.org), not a local reference.", f"{path}.system"))
         return
@@ -43,6 +48,16 @@ def check_coding(run: Run, coding: dict[str, Any], path: str, out: list[Issue]) 
         is_valueset = kinds[system] = known is not None and known.get("resourceType") == "ValueSet"
     if is_valueset:
         out.append(Issue("error", "value", "coding-system-is-valueset", f"{path}.system {system!r} is a value set, not a code system; use the URI of the code system the code comes from.", f"{path}.system"))
+
+
+def _check_display(run: Run, system: str, code: str, display: str, path: str, out: list[Issue]) -> None:
+    """The HL7 Java validator checks the display of every Coding whose code system it can
+    resolve, as an error unless ``displayWarningMode``; so do we, for code systems we hold
+    in full (R4 core, HL7 terminology, ISO 3166 …): a display of LOINC or SNOMED CT, which
+    we do not ship, is never judged."""
+    wrong = run.defs.code_systems.check_display(system, code, display)
+    if wrong is not None:
+        out.append(Issue(run.options.display_severity(wrong.display_unsure), "invalid", "coding-display", f"{path}.display: {wrong.message}; use the code system's display (or leave display out).", f"{path}.display"))
 
 
 def _decoded(data: str) -> bytes | None:

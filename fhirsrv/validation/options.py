@@ -31,6 +31,13 @@ class ValidationOptions:
     #: being validated (Java ``validateReference: CHECK_EXISTS_AND_TYPE`` with no server to
     #: fetch from). Off: only document Bundles must be self-contained.
     references_must_resolve: bool = False
+    #: A Coding whose display is not the code system's display (nor one of its designations)
+    #: is a warning (Java ``displayWarningMode``, its CLI's ``-display-issues-are-warnings``;
+    #: HAPI FHIR servers' default). Off: an error, as the Java validator's own default — kept
+    #: at warning here because real data is full of such displays (the Synthea import set:
+    #: 894) and a server must not turn it away for that. Only displays of code systems held
+    #: in full are judged; server: ``FHIRSRV_DISPLAY_ISSUES_ARE_WARNINGS``.
+    display_warnings: bool = True
     #: An extension whose definition is not loaded: a ``warning`` (the HL7 validator's command
     #: line, ``anyExtensionsAllowed = true``; issue 3) or an ``error`` (Java's InstanceValidator
     #: default, which HL7's own test suite runs with). Even as errors, extensions from
@@ -40,6 +47,10 @@ class ValidationOptions:
     #: URL prefixes of extensions that may be used without a definition (Java
     #: ``extensionDomains``; the test suite's ``allowed-extension-domain(s)``).
     allowed_extension_domains: tuple[str, ...] = ()
+
+    def display_severity(self, unsure: bool) -> str:
+        """Severity of a wrong display (``unsure``: judged against generated names)."""
+        return "warning" if self.display_warnings or unsure else "error"
 
     def __post_init__(self) -> None:
         if self.unknown_extensions not in UNKNOWN_EXTENSION_LEVELS:

@@ -212,8 +212,8 @@ def _check_in_valueset(ctx: AnswerContext, q_item: dict[str, Any], valueset: str
         ctx.out.append(Issue("error", "code-invalid", "questionnaire-answer-valueset", f"{here}: {shown} is not in the answer value set {valueset} of item {_link(q_item)}.", here))
     elif answer.valid is None:
         ctx.out.append(Issue("warning", "not-supported", "questionnaire-valueset-unchecked", f"{here}: {shown} could not be checked against the answer value set {valueset} of item {_link(q_item)}: {answer.message or 'the value set cannot be expanded here'}.", here))
-    elif answer.message:
-        ctx.out.append(Issue("warning", "code-invalid", "questionnaire-answer-display", f"{here}: {answer.message}.", here))
+    elif answer.wrong_display:
+        ctx.out.append(Issue(ctx.run.options.display_severity(answer.display_unsure), "code-invalid", "questionnaire-answer-display", f"{here}.display: {answer.message}.", f"{here}.display"))
 
 
 def _contained_member(ctx: AnswerContext, valueset: dict[str, Any], system: str | None, code: str, display: str | None) -> CodeCheck:

@@ -16,7 +16,7 @@ from fhirsrv.terminology.content import StoredResources
 from .context import Definitions, Run
 from .options import DEFAULT_OPTIONS, ValidationOptions
 from .outcome import Issue, dedupe, operation_outcome
-from .valuesets import LocalValueSets, remembering
+from .valuesets import remembering
 from .walker import check_resource, emit_profile
 
 
@@ -27,7 +27,7 @@ class Validator:
         self.registry = registry
         self.options = options
         self.definitions = Definitions(registry)
-        self.local_valuesets = LocalValueSets(registry)
+        self.local_valuesets = self.definitions.code_systems
         self.terminology = terminology
         self._remembered: dict[int, tuple[ValueSetChecker, ValueSetChecker]] = {}
 
@@ -62,7 +62,7 @@ class Validator:
 
 _default: Validator | None = None
 _default_lock = threading.Lock()
-_by_registry: dict[tuple[int, ValidationOptions], Validator] = {}
+_by_registry: dict[int, Validator] = {}
 
 
 def default_validator() -> Validator:
@@ -78,16 +78,23 @@ def default_validator() -> Validator:
     return _default
 
 
-def validator_for(registry: Any | None, options: ValidationOptions = DEFAULT_OPTIONS) -> Validator:
-    """One validator per registry and options, kept for the process (compiled definitions are per validator)."""
-    if registry is None and options == DEFAULT_OPTIONS:
-        return default_validator()
+def validator_for(registry: Any | None) -> Validator:
     if registry is None:
-        registry = default_validator().registry
-    key = (id(registry), options)
-    found = _by_registry.get(key)
+        return default_validator()
+    found = _by_registry.get(id(registry))
     if found is None or found.registry is not registry:
-        found = _by_registry[key] = Validator(registry, options=options)
+        found = _by_registry[id(registry)] = Validator(registry)
+    return found
+
+
+def configure_validator(registry: Any, options: ValidationOptions) -> Validator:
+    """Make the validator of ``registry`` (what :func:`validator_for` and :func:`validate`
+    return for it from now on) one with ``options``: the server sets its options once, and
+    every path that validates against its registry — writes, ``$validate``, document
+    ingest — then applies them."""
+    found = _by_registry.get(id(registry))
+    if found is None or found.registry is not registry or found.options != options:
+        found = _by_registry[id(registry)] = Validator(registry, options=options)
     return found
 
 

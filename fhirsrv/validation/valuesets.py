@@ -2,7 +2,8 @@
 service is passed.
 
 It expands what can be expanded exactly — enumerated concepts, whole code systems that the
-registry holds completely, and value sets built from those — and answers ``valid=None``
+registry holds completely (or that :mod:`fhirsrv.terminology.generated` builds: ISO 3166),
+and value sets built from those — and answers ``valid=None``
 ("cannot check") for everything else (SNOMED CT or LOINC filters, code systems we do not
 ship), so that a missing code system is a warning and never a false error.
 """
@@ -13,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fhirsrv.terminology import CodeCheck, ValueSetChecker
+from fhirsrv.terminology.codesystems import CodeSystemIndex, judge_display
+from fhirsrv.terminology.generated import generated_codesystem
 
 
 @dataclass
@@ -21,30 +24,26 @@ class Expansion:
     unknowable: set[str] = field(default_factory=set)  # systems (or "*") we cannot enumerate
 
 
-def _all_codes(concepts: list[dict[str, Any]], into: set[str]) -> None:
-    for concept in concepts:
-        if "code" in concept:
-            into.add(concept["code"])
-        _all_codes(concept.get("concept", ()), into)
-
-
 class LocalValueSets:
     """Implements the :class:`fhirsrv.terminology.ValueSetChecker` protocol from the registry."""
 
     def __init__(self, registry: Any) -> None:
         self.registry = registry
         self._expansions: dict[str, Expansion | None] = {}
-        self._systems: dict[str, set[str] | None] = {}
+        self._systems: dict[str, CodeSystemIndex | None] = {}
+
+    def _index(self, system: str) -> CodeSystemIndex | None:
+        """The code system ``system`` when we hold all of it (generated ones first: the
+        packages carry only ``not-present`` stubs of them)."""
+        if system not in self._systems:
+            cs = generated_codesystem(system) or self.registry.get(system)
+            complete = cs is not None and cs.get("resourceType") == "CodeSystem" and cs.get("content") == "complete"
+            self._systems[system] = CodeSystemIndex(cs) if complete else None
+        return self._systems[system]
 
     def _code_system(self, system: str) -> set[str] | None:
-        if system not in self._systems:
-            cs = self.registry.get(system)
-            codes: set[str] | None = None
-            if cs is not None and cs.get("resourceType") == "CodeSystem" and cs.get("content") == "complete":
-                codes = set()
-                _all_codes(cs.get("concept", ()), codes)
-            self._systems[system] = codes
-        return self._systems[system]
+        index = self._index(system)
+        return set(index.concepts) if index is not None else None
 
     def expand(self, url: str, _depth: int = 0) -> Expansion | None:
         if url in self._expansions:
@@ -100,7 +99,7 @@ class LocalValueSets:
             return CodeCheck(None, f"the value set {valueset} is not available offline", system_known=False)
         if system is not None:
             if code in expansion.codes.get(system, ()):
-                return CodeCheck(True)
+                return self._with_display(system, code, display)
             if system in expansion.unknowable or "*" in expansion.unknowable:
                 known = self.registry.get(system) is not None
                 return CodeCheck(
@@ -114,6 +113,22 @@ class LocalValueSets:
         if expansion.unknowable:
             return CodeCheck(None, f"the code {code!r} cannot be checked offline against {valueset}")
         return CodeCheck(False, f"the code {code!r} is not in the value set {valueset}")
+
+
+    def check_display(self, system: str, code: str, display: str) -> CodeCheck | None:
+        """A wrong ``display`` of ``system#code`` when we hold that code system in full; None
+        when the display is right or cannot be judged here (unknown system or code: other
+        checks say so)."""
+        check = self._with_display(system, code, display)
+        return check if check.wrong_display else None
+
+    def _with_display(self, system: str, code: str, display: str | None) -> CodeCheck:
+        """A member; with a wrong ``display`` when the code system we hold says otherwise."""
+        index = self._index(system) if display else None
+        concept = index.get(code) if index is not None else None
+        if index is None or concept is None or display is None or not concept.display:
+            return CodeCheck(True)
+        return judge_display(index, concept, display)
 
 
 class RememberedAnswers:

@@ -116,3 +116,32 @@ def test_example_urls_when_not_allowed(url: str, flagged: bool) -> None:
         assert [(i.severity, i.code, i.expression) for i in found] == [("error", "value", "DocumentReference.content[0].attachment.url")]
     else:
         assert not found
+
+
+@pytest.mark.parametrize("value, message_id", [
+    ("urn:uuid:c757873d-ec9a-4326-a141-556f43239520", None),
+    ("urn:uuid:c757873d-ec9a-4326-a141-556f43239520#frag", None),
+    ("urn:uuid:c757873d-ec9a-4326-a141-556f43239520asdf", "uri-uuid"),  # url-value-qr
+    ("urn:uuid:C757873D-EC9A-4326-A141-556F43239520", "uri-uuid"),
+    ("urn:uuid:6a2ee390-978e-42c6-8f88-c17dff3bd8a", "uri-uuid"),  # vs-canonical-urn-bad (one digit short)
+    ("urn:oid:2.16.840.1.113883.5.2", None),
+    ("urn:oid:1.2.36.1.2001.1001.101.104.16592|4.0.1", None),  # system|version (R4 Bundle-valueset-expansions)
+    ("urn:oid:1.2.3.04", "uri-oid"),
+    ("urn:oid:3.1", "uri-oid"),
+    ("urn:oid:1.2.x", "uri-oid"),
+    ("urn:ietf:rfc:3986", None),
+])
+def test_urn_uuid_and_oid_in_uri_values(validator: Validator, value: str, message_id: str | None) -> None:
+    """url-value-qr: Java "UUIDs must be valid and lowercase (c757873d-…-556f43239520asdf)"."""
+    patient = {"resourceType": "Patient", "identifier": [{"system": value, "value": "1"}]}
+    found = [(i.message_id, i.severity, i.code, i.expression) for i in validator.issues(patient) if i.message_id.startswith("uri-")]
+    assert found == ([(message_id, "error", "value", "Patient.identifier[0].system")] if message_id else [])
+
+
+def test_urn_uuid_rule_is_for_uri_types_not_reference_strings(validator: Validator) -> None:
+    """Reference.reference is an R4 string: the Java validator reports a bad urn:uuid there as an
+    unresolved reference (fhir-test-cases bundle cases), not with the UUID rule."""
+    observation = {"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+                   "subject": {"reference": "urn:uuid:75ea28b5-74b8-4d9c-9eb5-cfdc10b48fa"},
+                   "valueString": "urn:uuid:NOT-A-UUID"}
+    assert not [i for i in validator.issues(observation) if i.message_id.startswith("uri-")]
