@@ -1,16 +1,28 @@
 """In-process validation timings (issue 3): IPS Bundle-01 against IPS 2.0, and a 500-resource Bundle.
 
 Run: .venv/bin/python -m bench.validate_bench   (prints p50/p95 and the command)
+
+``--part ingest`` (issue 4) measures the validation of document ingest as the server runs it:
+``check_profiles`` on fresh copies of Bundle-01 (new Bundle.identifier and patient SSIN each,
+as ``bench.documents_bench`` posts them), with the server's terminology (shipped content plus
+the stored terminology of an embedded Postgres started here), one request context per
+document (the stored-terminology generation is read once per request, as in the server):
+
+    .venv/bin/python -m bench.validate_bench --part ingest --runs 300
 """
 
 from __future__ import annotations
 
+import argparse
 import copy
+import os
 import resource
 import statistics
+import subprocess
 import sys
 import time
 import uuid
+from functools import partial
 from pathlib import Path
 
 from fhirsrv import fhirjson
@@ -92,7 +104,70 @@ def measure(label: str, fn, runs: int, warmup: int = 5) -> None:
     print(f"{label} ({runs} runs)\n    wall {_percentiles(wall)}\n    cpu  {_percentiles(cpu)}")
 
 
+def _cpu_line(label: str, cpu: list[float]) -> None:
+    cpu = sorted(cpu)
+    p95 = cpu[min(len(cpu) - 1, int(len(cpu) * 0.95))]
+    print(f"{label} ({len(cpu)} runs)\n    cpu  min {cpu[0]:6.2f} ms  p50 {statistics.median(cpu):6.2f} ms  p95 {p95:6.2f} ms",
+          flush=True)
+
+
+def ingest_validation(runs: int, warmup: int = 20, callgrind: bool = False) -> None:
+    """CPU of ``check_profiles`` per fresh Bundle-01, as document ingest calls it.
+
+    Each document is parsed before the clock starts (the server parses the body before it
+    validates) and validated inside its own request context; with the server's terminology
+    and, for comparison, with none (the registry's value sets). Fresh copies, because real
+    traffic never repeats a document: nothing may be remembered per document across runs.
+
+    ``callgrind``: under ``valgrind --tool=callgrind --instr-atstart=no --collect-atstart=no
+    --toggle-collect=sys_call_tracing``, instrumentation is switched on after the warm-up and
+    each measured call runs inside ``sys.call_tracing``, so that callgrind's "Collected"
+    count is the instructions of exactly those calls (server terminology only).
+    """
+    from fhirsrv.documents.conformance import check_profiles
+
+    from .documents_bench import bundle_01, fresh_document, in_process
+
+    template = bundle_01()
+    with in_process(True) as app:
+        svc = app.extensions["fhirsrv"]
+        choices = (("server terminology", svc.terminology), ("no terminology (registry value sets)", None))
+        for label, terminology in choices[:1] if callgrind else choices:
+            documents = [fhirjson.loads(fresh_document(template)) for _ in range(runs + warmup)]
+            cpu: list[float] = []
+            for i, document in enumerate(documents):
+                if callgrind and i == warmup:
+                    subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], check=True, capture_output=True)
+                with app.test_request_context():
+                    start = time.process_time()
+                    sys.call_tracing(partial(check_profiles, document, svc.registry, svc.settings.document_profile,
+                                             terminology=terminology), ())
+                    if i >= warmup:
+                        cpu.append((time.process_time() - start) * 1000)
+            _cpu_line(f"ingest validation of a fresh Bundle-01 (check_profiles), {label}", cpu)
+        if callgrind:
+            print(f"instructions per document: callgrind's 'Collected' count / {runs}")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=("all", "validator", "ingest"), default="validator",
+                        help="validator: the issue-3 figures (default); ingest: ingest validation (starts Postgres)")
+    parser.add_argument("--runs", type=int, default=300, help="documents measured by --part ingest (300)")
+    parser.add_argument("--callgrind", action="store_true",
+                        help="--part ingest under valgrind's callgrind: count the measured calls' instructions")
+    args = parser.parse_args()
+    if args.part in ("all", "ingest"):
+        print("command:", " ".join([Path(sys.executable).name, "-m", "bench.validate_bench", "--part", args.part,
+                                    "--runs", str(args.runs)]))
+        print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+        ingest_validation(args.runs, callgrind=args.callgrind)
+        print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.part in ("all", "validator"):
+        validator_figures()
+
+
+def validator_figures() -> None:
     validator = default_validator()
     ips = ALIASES["ips"]
     bundle = _example(IPS_PACKAGE, "IPS-examples-Bundle-01")

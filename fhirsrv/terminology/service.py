@@ -51,6 +51,9 @@ class TerminologyService:
         # as a cycle and cache an incomplete expansion. Cache hits never take the lock.
         self.build_lock = threading.RLock()
         self._static = Session(self, None)
+        # (value set, system, code) → shipped_answer without a display; shipped content does
+        # not change while the process runs, so neither does the answer (None included).
+        self._shipped_answers: dict[tuple[str, str | None, str], CodeCheck | None] = {}
 
     @property
     def map_index(self) -> MapIndex:
@@ -82,8 +85,25 @@ class TerminologyService:
             return answer
         return None
 
+    def remembered_shipped_answer(self, valueset: str, system: str | None, code: str) -> CodeCheck | None:
+        """:meth:`shipped_answer` without a display, worked out once per (value set, system,
+        code) for the process: the validator asks the same few hundred questions of every
+        document (every ``status``, every ``category``)."""
+        key = (valueset, system, code)
+        answer = self._shipped_answers.get(key, _MISSING)
+        if answer is _MISSING:
+            answer = self.shipped_answer(valueset, system, code)
+            if len(self._shipped_answers) < ANSWERS_KEPT:
+                self._shipped_answers[key] = answer
+        return answer
+
     def system_known(self, system: str) -> bool:
         return self.sources.get("CodeSystem", system) is not None or system in self.aliases
+
+
+# Membership answers kept per table (the shipped one, each stored generation's): codes come
+# from the data, so the tables are bounded; past the bound answers are computed each time.
+ANSWERS_KEPT = 65536
 
 
 class BoundTerminology:
@@ -103,10 +123,29 @@ class BoundTerminology:
     def validate_code(
         self, valueset: str, *, system: str | None, code: str, display: str | None = None
     ) -> CodeCheck:
-        answer = self.service.shipped_answer(valueset, system, code, display)
+        """Shipped content first; what it cannot answer, with what users stored too.
+
+        Without a display (every binding check of the validator) both answers are remembered:
+        the shipped one for the process, the other on the stored-terminology snapshot of the
+        current generation, so a value set that a stored CodeSystem could change (LOINC- or
+        BCP-47-based ones) costs a dictionary read, not a Session, once per generation.
+        """
+        if display is not None:
+            answer = self.service.shipped_answer(valueset, system, code, display)
+            if answer is not None:
+                return answer
+            return self.session().validate_code(valueset, system=system, code=code, display=display)
+        answer = self.service.remembered_shipped_answer(valueset, system, code)
         if answer is not None:
             return answer
-        return self.session().validate_code(valueset, system=system, code=code, display=display)
+        snapshot = self.stored.current()
+        key = (valueset, system, code)
+        answer = snapshot.answers.get(key)
+        if answer is None:
+            answer = Session(self.service, lambda: snapshot).validate_code(valueset, system=system, code=code)
+            if len(snapshot.answers) < ANSWERS_KEPT:
+                snapshot.answers[key] = answer
+        return answer
 
 
 class Session:

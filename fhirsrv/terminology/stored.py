@@ -27,6 +27,7 @@ from ..store.canonical_lookup import ALL_OF_TYPE, BY_URL
 from .uris import Aliases
 
 if TYPE_CHECKING:
+    from . import CodeCheck
     from .codesystems import CodeSystemIndex
     from .conceptmaps import MapIndex
     from .valuesets import Expansion
@@ -56,6 +57,9 @@ class Snapshot:
         self.codesystems: dict[tuple, CodeSystemIndex] = {}
         self.expansions: dict[str, Expansion | None] = {}
         self.maps: MapIndex | None = None
+        # (value set, system, code) → the membership answer as of this generation
+        # (BoundTerminology.validate_code, for what shipped content alone cannot answer)
+        self.answers: dict[tuple[str, str | None, str], CodeCheck] = {}
 
     def _rows(self, sql: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
         with self._connect() as connection:

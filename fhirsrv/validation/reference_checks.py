@@ -58,12 +58,23 @@ def _format_problem(run: Run, reference: str) -> str | None:
     absolute URL, a ``urn:`` or a ``#id``), or None: whitespace never belongs in one, and a
     relative ``Type/id`` must name an R4 resource type. An absolute URL may be any server's
     (the R4 examples point at ``…/vhdir/Network/…``), so its path is not judged here."""
-    if any(c.isspace() for c in reference):
+    if reference.split() != [reference]:  # white space anywhere (str.split splits on what isspace() is)
         return "is not a valid reference (it contains white space)"
     rtype = type_of_reference(reference) if "://" not in reference else None
     if rtype is not None and rtype not in run.defs.resource_types:
         return f"names the resource type {rtype}, which is not a FHIR R4 resource type"
     return None
+
+
+def _profiled_targets(run: Run, elem: Elem, targets: tuple[str, ...], rtype: str | None) -> list[str]:
+    """The known, non-core target profiles for a resource of type ``rtype`` (the definitions
+    do not change: worked out once per element and target type)."""
+    key = ("profiled-targets", rtype)
+    found = elem.index_cache.get(key)
+    if found is None:
+        profiled = [url for url in targets if "/StructureDefinition/" in url and run.defs.structure(url) is not None and not run.defs.structure(url).is_core]
+        found = elem.index_cache[key] = [url for url in profiled if run.defs.structure(url).type == rtype]
+    return found
 
 
 def check_reference(run: Run, elem: Elem, item: dict[str, Any], path: str, base: bool, out: list[Issue]) -> None:
@@ -111,8 +122,7 @@ def check_reference(run: Run, elem: Elem, item: dict[str, Any], path: str, base:
         return
     if base or resolved is None or reference.startswith("#"):
         return
-    profiled = [url for url in targets if "/StructureDefinition/" in url and run.defs.structure(url) is not None and not run.defs.structure(url).is_core]
-    candidates = [url for url in profiled if run.defs.structure(url).type == rtype]
+    candidates = _profiled_targets(run, elem, targets, rtype)
     if not candidates:
         return
     first_error: Issue | None = None

@@ -43,12 +43,17 @@ def _segments(path: str) -> tuple[str, ...]:
     return tuple(p for p in parts if p and p != "$this")
 
 
+@lru_cache(maxsize=1024)
+def _steps(path: str) -> tuple[tuple[str, re.Match[str] | None], ...]:
+    """The segments of a discriminator path, each with its ``ofType()``/``extension()`` match."""
+    return tuple((segment, _CALL.match(segment)) for segment in _segments(path))
+
+
 def values_at(run: Run, item: Any, path: str, where: str) -> list[tuple[Any, str]]:
     """The (value, expression) pairs at a discriminator path inside one item."""
     current = [(item, where)]
-    for segment in _segments(path):
+    for segment, call in _steps(path):
         following: list[tuple[Any, str]] = []
-        call = _CALL.match(segment)
         for value, at in current:
             if segment == "resolve()":
                 if isinstance(value, dict) and isinstance(value.get("reference"), str) and run.bundles:
@@ -151,8 +156,14 @@ def _spec(run: Run, slice_elem: Elem, disc: Discriminator) -> _Spec:
     return spec
 
 
-def discriminate(run: Run, slice_elem: Elem, disc: Discriminator, item: Any, where: str) -> str | None:
-    """None when the item passes this discriminator of the slice; otherwise why not."""
+# What discriminate answers for a failure when the caller does not want to know why: slice
+# matching only asks "does it fit?", and the sentences cost more than the comparison.
+FAILS = "does not match"
+
+
+def discriminate(run: Run, slice_elem: Elem, disc: Discriminator, item: Any, where: str, explain: bool = True) -> str | None:
+    """None when the item passes this discriminator of the slice; otherwise why not (or just
+    :data:`FAILS` with ``explain=False``)."""
     spec = _spec(run, slice_elem, disc)
     if disc.type in ("value", "pattern") and spec.expected is NOTHING:
         return None  # nothing to compare with: the slice cannot be told apart by this path
@@ -167,6 +178,8 @@ def discriminate(run: Run, slice_elem: Elem, disc: Discriminator, item: Any, whe
             return None  # nothing to compare with: the slice cannot be told apart by this path
         if any(equals_fixed(v, expected) or matches_pattern(v, expected) for v, _ in found):
             return None
+        if not explain:
+            return FAILS
         got = ", ".join(show(v) for v, _ in found) or "nothing"
         return f"{label} must be {show(expected)} but is {got}"
     if disc.type == "exists":
@@ -179,6 +192,8 @@ def discriminate(run: Run, slice_elem: Elem, disc: Discriminator, item: Any, whe
         types = [_type_of(v, at) for v, at in found]
         if any(t in allowed for t in types):
             return None
+        if not explain:
+            return FAILS
         return f"{label} must be a {' or '.join(sorted(allowed))}, not {', '.join(t for t in types if t) or 'missing'}"
     if disc.type == "profile":
         profiles = spec.profiles
@@ -195,6 +210,8 @@ def discriminate(run: Run, slice_elem: Elem, disc: Discriminator, item: Any, whe
                 if ok:
                     return None
                 first_error = first_error or error
+        if not explain:
+            return FAILS
         names = " or ".join(_label(run, p) for p in profiles)
         if first_error is None:
             return f"{label} must conform to {names} but is missing"
@@ -228,11 +245,11 @@ def requirement(run: Run, sliced: Elem, slice_elem: Elem) -> str:
     return " and ".join(parts) or "its definition"
 
 
-def _failure(run: Run, sliced: Elem, slice_elem: Elem, item: Any, where: str) -> tuple[int, str | None]:
+def _failure(run: Run, sliced: Elem, slice_elem: Elem, item: Any, where: str, explain: bool = True) -> tuple[int, str | None]:
     """(discriminators passed, first reason it failed) for one item against one slice."""
     passed = 0
     for disc in sliced.slicing.discriminators if sliced.slicing else ():
-        reason = discriminate(run, slice_elem, disc, item, where)
+        reason = discriminate(run, slice_elem, disc, item, where, explain)
         if reason is not None:
             return passed, reason
         passed += 1
@@ -259,12 +276,68 @@ def _type_candidates(run: Run, sliced: Elem, slices: list[Elem], item: Any, wher
             continue
         key = ("type-filter", disc)
         table = sliced.index_cache.get(key)
-        if table is None:
-            table = sliced.index_cache[key] = [(s, _spec(run, s, disc).allowed) for s in slices]
-        types = {_type_of(v, at) for v, at in values_at(run, item, disc.path, where)}
-        keep = {id(s) for s, allowed in table if not allowed or allowed & types}
-        candidates = [s for s in candidates if id(s) in keep]
+        if table is None:  # (slice, its allowed types) and, per set of item types, the slices kept
+            table = sliced.index_cache[key] = ([(s, _spec(run, s, disc).allowed) for s in slices], {})
+        pairs, kept_for = table
+        types = frozenset(_type_of(v, at) for v, at in values_at(run, item, disc.path, where))
+        kept = kept_for.get(types)
+        if kept is None:
+            kept = [s for s, allowed in pairs if not allowed or allowed & types]
+            if len(kept_for) < 256:  # type names come from the data: keep the table bounded
+                kept_for[types] = kept
+        if candidates is slices:
+            candidates = kept
+        else:
+            keep = {id(s) for s in kept}
+            candidates = [s for s in candidates if id(s) in keep]
     return candidates
+
+
+def _strings(value: Any, into: set[str]) -> set[str]:
+    """Every string value inside ``value`` (not the property names)."""
+    if isinstance(value, str):
+        into.add(value)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _strings(v, into)
+    elif isinstance(value, list):
+        for v in value:
+            _strings(v, into)
+    return into
+
+
+def _leading_values(run: Run, sliced: Elem, slice_elem: Elem) -> tuple[tuple[Discriminator, frozenset[str]], ...]:
+    """The value/pattern discriminators that come before any other kind, each with the
+    strings its expected value holds (worked out once per slice)."""
+    key = ("leading-values", id(sliced))
+    found = slice_elem.index_cache.get(key)
+    if found is None:
+        leading: list[tuple[Discriminator, frozenset[str]]] = []
+        for disc in sliced.slicing.discriminators if sliced.slicing else ():
+            if disc.type not in ("value", "pattern"):
+                break
+            expected = _spec(run, slice_elem, disc).expected
+            if expected is not NOTHING:
+                leading.append((disc, frozenset(_strings(expected, set()))))
+        found = slice_elem.index_cache[key] = tuple(leading)
+    return found
+
+
+def _cannot_match(run: Run, sliced: Elem, slice_elem: Elem, item: Any, where: str, seen: dict[str, set[str]]) -> bool:
+    """True when a leading value/pattern discriminator is sure to fail: a string of the
+    expected value occurs nowhere in the item's values at that path (a fixed or pattern
+    string only ever matches an equal string). Only the discriminators before any profile or
+    type one are used, so that skipping the slice skips no work with an effect (a profile
+    walk whose verdict is remembered). ``seen`` keeps the item's strings per path."""
+    for disc, needed in _leading_values(run, sliced, slice_elem):
+        have = seen.get(disc.path)
+        if have is None:
+            have = seen[disc.path] = set()
+            for value, _ in values_at(run, item, disc.path, where):
+                _strings(value, have)
+        if not needed <= have:
+            return True
+    return False
 
 
 def check_slices(run: Run, sliced: Elem, ctype: str | None, items: list[Any], exts: list[Any], paths: list[str], here: str, out: list[Issue]) -> None:
@@ -275,8 +348,11 @@ def check_slices(run: Run, sliced: Elem, ctype: str | None, items: list[Any], ex
     for i, item in enumerate(items):
         match = None
         if item is not None:
+            seen: dict[str, set[str]] = {}
             for slice_elem in _type_candidates(run, sliced, slices, item, paths[i]):
-                if _failure(run, sliced, slice_elem, item, paths[i])[1] is None:
+                if _cannot_match(run, sliced, slice_elem, item, paths[i], seen):
+                    continue
+                if _failure(run, sliced, slice_elem, item, paths[i], explain=False)[1] is None:
                     match = slice_elem
                     break
         assigned.append(match)

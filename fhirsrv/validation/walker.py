@@ -158,9 +158,14 @@ def _quick_reject(model: StructureModel, data: dict[str, Any], path: str) -> Non
     """Before a full fail-fast walk: the profile's top-level required elements and fixed or
     pattern values, checked directly. Candidate profiles of one type (seven IPS Observation
     profiles) mostly differ right there, so most "no" answers cost a few dict lookups."""
-    for child in model.root.children.values():
-        if child.choice or child.slice_name:
-            continue
+    checks = model.root.index_cache.get("quick-reject")
+    if checks is None:  # the children with something to check here, in definition order
+        checks = model.root.index_cache["quick-reject"] = tuple(
+            child for child in model.root.children.values()
+            if not child.choice and not child.slice_name
+            and (child.min > child.base_min or child.pattern is not NOTHING or child.fixed is not NOTHING)
+        )
+    for child in checks:
         value = data.get(child.json_name)
         if value is None:
             if child.min > child.base_min and "_" + child.json_name not in data:
@@ -268,8 +273,32 @@ def walk_complex(run: Run, elem: Elem, tcode: str | None, data: Any, path: str, 
     if base and not data:
         out.append(Issue("error", "structure", "empty-element", f"{path} is empty; an element must have a value or children (omit it instead).", path))
     if index is not None:
+        if not base:
+            index = _profile_index(run, elem, tcode, index, required)
         _walk_children(run, elem, tcode, index, required, data, path, base, out, is_resource)
     return type_root
+
+
+# In a profile walk's index: a property known to the profile that the walk skips (see
+# profile_inert); only an unknown property gets the disallowed-choice check.
+SKIP: Any = ()
+
+
+def _profile_index(run: Run, elem: Elem, tcode: str | None, index: dict[str, Slot], required: tuple[Elem, ...]) -> dict[str, Any]:
+    """``index`` with :data:`SKIP` for the properties a profile walk has nothing to check in.
+
+    Choice forms and required children keep their slot (the choice check needs every form
+    of a choice, the cardinality check every required child): walk_property skips them.
+    """
+    key = ("profile-index", tcode)
+    found = elem.index_cache.get(key)
+    if found is None:
+        found = {
+            name: SKIP if slot[3] is None and slot[0] not in required and profile_inert(run, slot[0], slot[1]) else slot
+            for name, slot in index.items()
+        }
+        elem.index_cache[key] = found
+    return found
 
 
 def _walk_children(run: Run, elem: Elem, tcode: str | None, index: dict[str, Slot], required: tuple[Elem, ...], data: dict[str, Any], path: str, base: bool, out: list[Issue], is_resource: bool) -> None:
@@ -279,6 +308,8 @@ def _walk_children(run: Run, elem: Elem, tcode: str | None, index: dict[str, Slo
         if key[:1] == "_":
             stem = key[1:]
             entry = index.get(stem)
+            if entry is SKIP:
+                continue
             if entry is None or not entry[2]:
                 if base:
                     out.append(Issue("error", "structure", "unknown-element", f"Unknown element {key!r}: {stem!r} is not a primitive element of {tcode or elem.path}.", f"{path}.{key}"))
@@ -288,6 +319,8 @@ def _walk_children(run: Run, elem: Elem, tcode: str | None, index: dict[str, Slo
             key, ext, value = stem, value, None
         else:
             entry = index.get(key)
+            if entry is SKIP:
+                continue
             if entry is None:
                 if key == "resourceType" and is_resource:
                     continue
@@ -324,7 +357,10 @@ def _walk_children(run: Run, elem: Elem, tcode: str | None, index: dict[str, Slo
 
 def _check_disallowed_choice(index: dict[str, Slot], key: str, path: str, out: list[Issue]) -> None:
     """In a profile walk, a choice form the profile removed (e.g. ``valueString``) is an error."""
-    for child, ctype, _, _ in index.values():
+    for slot in index.values():
+        if slot is SKIP:
+            continue
+        child, ctype, _, _ = slot
         if ctype and child.choice and key.startswith(child.json_name) and key[len(child.json_name):][:1].isupper():
             allowed = ", ".join(child.json_name + _cap(t.code) for t in child.types)
             out.append(Issue("error", "structure", "type-not-allowed", f"{key!r} is not allowed by the profile here; {child.json_name}[x] may only be {allowed}.", f"{path}.{key}"))
@@ -349,6 +385,8 @@ def _check_required(run: Run, required: tuple[Elem, ...], present: set[int], pat
 
 
 def walk_property(run: Run, child: Elem, ctype: str | None, key: str, value: Any, ext: Any, path: str, base: bool, out: list[Issue]) -> None:
+    if not base and profile_inert(run, child, ctype):
+        return
     here = f"{path}.{key}"
     if child.many:
         items = value if isinstance(value, list) else ([] if value is None else [value])
@@ -476,6 +514,49 @@ def value_plan(run: Run, elem: Elem, ctype: str | None, base: bool) -> ValuePlan
     )
     plans[ctype] = plan
     return plan
+
+
+def profile_inert(run: Run, elem: Elem, ctype: str | None) -> bool:
+    """Whether a profile walk of this property (as type ``ctype``) can report nothing at all.
+
+    A profile's snapshot repeats every element of the base; most say nothing the base walk
+    has not checked (``Coding.system`` under a profiled ``CodeableConcept``, a ``Narrative``,
+    an unconstrained ``Identifier``). Such a property is skipped in profile walks, with all
+    it holds, instead of being descended into to find nothing: no cardinality, slicing,
+    fixed or pattern value, limit, checked binding or invariant of the profile's own, no
+    profiled type or reference target, no required child, no choice the profile could
+    narrow — at this element or anywhere below it. Worked out once per element and type.
+    """
+    key = ("profile-inert", ctype)
+    found = elem.index_cache.get(key)
+    if found is None:
+        elem.index_cache[key] = False  # a definition that reaches itself again is walked
+        found = (elem.slicing is None and not elem.slices and elem.max == elem.base_max
+                 and _plan_inert(run, elem, value_plan(run, elem, ctype, False)))
+        elem.index_cache[key] = found
+    return found
+
+
+def _plan_inert(run: Run, elem: Elem, plan: ValuePlan) -> bool:
+    """The value part of :func:`profile_inert` (every branch of walk_value in a profile walk)."""
+    if plan.value_rules or plan.constraints:
+        return False
+    if plan.kind == PRIMITIVE:
+        return not elem.children  # a profile may constrain a primitive's extensions
+    if plan.kind == RESOURCE:
+        return not plan.profiles
+    if plan.type_constraints or plan.bundle_entry:
+        return False
+    if plan.reference:
+        type_ref = elem.type_ref("Reference")
+        if type_ref is not None and type_ref.target_profiles:
+            return False
+    index, _, required = child_index(run, elem, plan.tcode, False)
+    if index is None:
+        return True
+    if required:
+        return False
+    return all(stem is None and profile_inert(run, child, ctype) for child, ctype, _, stem in index.values())
 
 
 def walk_value(run: Run, elem: Elem, ctype: str | None, item: Any, ext: Any, path: str, base: bool, out: list[Issue]) -> None:

@@ -4,8 +4,6 @@ own, so a request never waits for a second connection of the pool its transactio
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import requests
 
@@ -13,6 +11,10 @@ from ..documents.examples import example, fresh, unique_ssin
 from ..serving import serve_with
 
 HEADERS = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
+# Below the pool's own 30 s timeout: a request waiting on its own pool times out here (the
+# bug this file guards against), while a first request that loads and compiles the
+# definitions on a loaded machine (measured up to 12 s) still gets its answer.
+CLIENT_TIMEOUT = 25
 
 
 @pytest.fixture(scope="module")
@@ -29,16 +31,12 @@ def one_connection_url(conninfo: str):
      "questionnaire": "https://fhirsrv.dev/test/Questionnaire/not-stored"},
 ])
 def test_a_write_needing_a_lookup_does_not_wait_on_its_own_pool(one_connection_url: str, resource: dict) -> None:
-    started = time.monotonic()
-    response = requests.post(f"{one_connection_url}/{resource['resourceType']}", json=resource, headers=HEADERS, timeout=20)
+    response = requests.post(f"{one_connection_url}/{resource['resourceType']}", json=resource, headers=HEADERS, timeout=CLIENT_TIMEOUT)
     assert response.status_code == 201, response.text
-    assert time.monotonic() - started < 10  # the pool's own timeout is 30 s
 
 
 def test_document_ingest_with_one_connection(one_connection_url: str) -> None:
     """Ingest validates inside its transaction: the case the helper pool exists for."""
     bundle = fresh(example("2.0.0", "Bundle/IPS-examples-Bundle-01"), patient_value=unique_ssin())
-    started = time.monotonic()
-    response = requests.post(f"{one_connection_url}/Bundle", json=bundle, headers=HEADERS, timeout=20)
+    response = requests.post(f"{one_connection_url}/Bundle", json=bundle, headers=HEADERS, timeout=CLIENT_TIMEOUT)
     assert response.status_code == 201, response.text
-    assert time.monotonic() - started < 10

@@ -140,3 +140,41 @@ def test_another_worker_sees_a_write_at_once(fhir, conninfo):
     gender = "http://hl7.org/fhir/ValueSet/administrative-gender"
     assert other.validate_code(gender, system="http://hl7.org/fhir/administrative-gender", code="female").valid
     assert len(queries) == before
+
+
+def test_answers_that_depend_on_stored_content_are_remembered_per_generation(fhir, conninfo, monkeypatch):
+    """What shipped content cannot answer (a value set drawing on LOINC, which a user could
+    store) is worked out by a Session once per stored-terminology generation and then read
+    from the snapshot; a terminology write starts a new generation, which asks again."""
+    import uuid
+
+    import psycopg
+
+    from fhirsrv.config import Settings
+    from fhirsrv.terminology import service as terminology_service
+    from fhirsrv.terminology.service import bound_terminology
+
+    bound = bound_terminology(Settings(), lambda: psycopg.connect(conninfo, autocommit=True))
+    valueset, system, code = "http://hl7.org/fhir/uv/ips/ValueSet/pregnancies-summary-uv-ips", "http://loinc.org", "882-1"
+    assert bound.service.shipped_answer(valueset, system, code) is None  # the stored side must answer
+
+    asked: list[tuple] = []
+    real = terminology_service.Session.validate_code
+
+    def counted(self, *args, **kwargs):
+        asked.append((args, kwargs))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(terminology_service.Session, "validate_code", counted)
+    first = bound.validate_code(valueset, system=system, code=code)
+    assert first.valid is False  # 882-1 is not one of the value set's codes
+    assert bound.validate_code(valueset, system=system, code=code) is first
+    assert len(asked) == 1, "one Session per question and generation"
+    assert bound.stored.current().answers[(valueset, system, code)] is first
+
+    codesystem = {"resourceType": "CodeSystem", "id": f"gen-{uuid.uuid4().hex[:8]}", "status": "active",
+                  "url": f"https://fhirsrv.dev/test/CodeSystem/{uuid.uuid4().hex[:8]}", "content": "complete",
+                  "concept": [{"code": "x"}]}
+    assert fhir.put(f"CodeSystem/{codesystem['id']}", json=codesystem).status_code == 201
+    again = bound.validate_code(valueset, system=system, code=code)
+    assert again == first and len(asked) == 2, "a new generation asks again"
