@@ -31,8 +31,8 @@ client can leave them out with ``_tag:not``. History and the old document stay r
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,12 +41,14 @@ from psycopg import Cursor, pq
 from .. import fhirjson
 from ..errors import Conflict, Unprocessable
 from ..services import Services
-from ..store.repository import Current, Stored, new_id, now
-from ..terminology.enrich import enrich, enrichment_enabled
+from ..store.repository import SURROGATES_SQL, Current, Stored, new_id, now
+from ..terminology.enrich import enricher, enrichment_enabled
+from ..terminology.stored import GENERATION_SQL
 from . import fhirtime, records
 from .conformance import check_profiles, check_shape
 from .docref import document_reference
 from .patients import find_patients, lock_identifiers, matchable_identifiers
+from .pending import Pending
 from .profiles import DocumentProfile
 from .references import BundleReferences, rewrite
 
@@ -66,6 +68,17 @@ class IngestResult:
     entries: dict[str, str] = field(default_factory=dict)  # fullUrl → Type/id
     replaced: str | None = None  # id of the DocumentReference this document superseded
     profile: DocumentProfile | None = None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What storing one new document writes, decided before anything is sent."""
+
+    targets: list[tuple[str, str]]  # per entry: (type, id) it is stored as
+    writes: list[tuple[str, str, dict[str, Any]]]  # new resources: the document, its entries, the DocumentReference
+    revisions: list[tuple[Current, dict[str, Any]]]  # new versions of what a superseded document changes
+    record: records.DocumentRecord
+    replaced: records.DocumentRecord | None  # the current document this one supersedes
 
 
 def _services() -> Services:
@@ -107,22 +120,30 @@ def _enricher(svc: Services) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """Terminology enrichment of decomposed entries (Settings.enrich_codes, on by default)."""
     if not enrichment_enabled(svc.settings):
         return lambda resource: resource
-    session = svc.terminology.session()
-    return lambda resource: enrich(resource, session)
+    return enricher(svc.terminology.session())
 
 
 class _Ingest:
-    """One document's ingest, in as few round trips as the decisions allow.
+    """One document's ingest, in as few round trips as the decisions allow, with the database
+    working while Python validates.
 
     1. locks and lookups, pipelined: the document identifier's lock and its stored copy, the
-       patient identifiers' locks and the matching Patients, the surrogate keys — one wait;
+       patient identifiers' locks and the matching Patients, the surrogate keys, the stored
+       terminology's change counter (which enrichment and validation would otherwise read on a
+       connection of their own) — one wait;
     2. (only for a known patient) the source's lock and its current document — one wait;
     3. (only when that document is superseded) its resources no other current document
        holds, then their current versions under their write locks — two waits;
     4. every write pipelined: all new resources in one INSERT with one statement for their
-       index rows, the registry rows, the superseded versions — one wait, then the commit.
+       index rows, the registry rows, the superseded versions — sent, not awaited;
+    5. validation (the document's profile), while Postgres executes step 4 on its own core.
+       The caller commits only when it passes; a 422 rolls the transaction back, and nothing
+       uncommitted is ever visible to anyone else, so an invalid document still stores nothing.
 
-    Validation (the document's profile) runs once, after step 1 showed the document is new.
+    An invalid document is answered with its validation outcome whatever else fails for it: a
+    failure in steps 2–4 (a document Patient matching two stored ones, data the writes choke
+    on) is reported only once validation has passed — the order of answers validating first
+    gave. A document already stored (step 1) is answered at once, as before, unvalidated.
     """
 
     def __init__(self, cur: Cursor, svc: Services, bundle: dict[str, Any], bundle_id: str) -> None:
@@ -135,6 +156,7 @@ class _Ingest:
         assert patient_at is not None  # check_shape checked it
         self.patient_at = patient_at
         self.moment = now()
+        self.profile: DocumentProfile | None = None
 
     def run(self) -> IngestResult:
         cur, svc = self.cur, self.svc
@@ -144,12 +166,48 @@ class _Ingest:
             existing = records.by_identifier(cur, *self.identifier)
             lock_identifiers(cur, patient_identifiers)
             matches = find_patients(cur, patient_identifiers)
-            surrogates = svc.store.allocate_surrogates(cur, len(self.entries) + 2)  # + Bundle, DocumentReference
+            surrogates = Pending(cur, SURROGATES_SQL, (len(self.entries) + 2,),  # + Bundle, DocumentReference
+                                 lambda rows: [row[0] for row in rows])
+            generation = Pending(cur, GENERATION_SQL, (), lambda rows: int(rows[0][0]) if rows else 0)
+        svc.terminology.stored.remember(generation.result())
         if existing.result() is not None:  # a retry: the stored copy was validated when it came
             return _already_stored(cur, svc, existing.result(), self.bundle)
-        profile = check_profiles(self.bundle, svc.registry, svc.settings.document_profile,
-                                 validate_profiles=svc.settings.validate_on_write, terminology=svc.terminology)
-        patient_id, patient_is_new = self._patient(matches.result())
+        with self._validated_first():
+            plan = self._plan(matches.result())
+        with _pipeline(cur):
+            with self._validated_first():
+                stored = self._send(plan, surrogates.result())
+            self._validate()  # Postgres executes the writes meanwhile
+        return IngestResult(
+            stored[0], True, plan.record.patient_id, plan.record.docref_id,
+            entries={e.get("fullUrl", ""): f"{t[0]}/{t[1]}" for e, t in zip(self.entries, plan.targets, strict=True)},
+            replaced=plan.replaced.docref_id if plan.replaced else None,
+            profile=self.profile,
+        )
+
+    def _validate(self) -> DocumentProfile:
+        """Base R4 + the claimed profile, once per document; 422 when the document is invalid."""
+        if self.profile is None:
+            svc = self.svc
+            self.profile = check_profiles(self.bundle, svc.registry, svc.settings.document_profile,
+                                          validate_profiles=svc.settings.validate_on_write,
+                                          terminology=svc.terminology)
+        return self.profile
+
+    @contextmanager
+    def _validated_first(self) -> Iterator[None]:
+        """A failure in here is answered by validation when the document is invalid (its 422
+        OperationOutcome), else raised as it is: ingest must never tell an invalid document
+        anything but what is wrong with it, as when validation ran before everything else."""
+        try:
+            yield
+        except Exception:
+            self._validate()
+            raise
+
+    def _plan(self, found_patients: list[str]) -> _Plan:
+        """Every decision and every new version, before anything is written."""
+        patient_id, patient_is_new = self._patient(found_patients)
         targets = [(e["resource"]["resourceType"], new_id()) for e in self.entries]
         targets[self.patient_at] = ("Patient", patient_id)
         writes = self._entry_writes(targets, patient_is_new)
@@ -170,18 +228,17 @@ class _Ingest:
             self.bundle_id, patient_id, source_key, targets[0][1], docref_id, document_date,
             None if newer or previous is None else previous.bundle_id,
         )
-        with _pipeline(cur):
-            stored = svc.store.create_many(cur, writes, surrogates=surrogates[:len(writes)], moment=self.moment)
-            records.insert(cur, record, self.identifier, self.moment, targets)
-            if replaced is not None:
-                records.mark_superseded(cur, replaced.bundle_id, self.bundle_id)
-            svc.store.revise_many(cur, revisions, moment=self.moment)
-        return IngestResult(
-            stored[0], True, patient_id, docref_id,
-            entries={e.get("fullUrl", ""): f"{t[0]}/{t[1]}" for e, t in zip(self.entries, targets, strict=True)},
-            replaced=replaced.docref_id if replaced else None,
-            profile=profile,
-        )
+        return _Plan(targets, writes, revisions, record, replaced)
+
+    def _send(self, plan: _Plan, surrogates: list[int]) -> list[Stored]:
+        """Every write of ``plan``, pipelined: sent to Postgres, not awaited."""
+        cur, store = self.cur, self.svc.store
+        stored = store.create_many(cur, plan.writes, surrogates=surrogates[:len(plan.writes)], moment=self.moment)
+        records.insert(cur, plan.record, self.identifier, self.moment, plan.targets)
+        if plan.replaced is not None:
+            records.mark_superseded(cur, plan.replaced.bundle_id, self.bundle_id)
+        store.revise_many(cur, plan.revisions, moment=self.moment)
+        return stored
 
     def _patient(self, found: list[str]) -> tuple[str, bool]:
         """(id, is_new): the stored Patient with one of the document Patient's identifiers, or a new id."""

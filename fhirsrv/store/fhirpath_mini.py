@@ -253,7 +253,17 @@ def _literal(token: str) -> str:
 
 def _member(name: str, choice_suffixes: tuple[str, ...]) -> Eval:
     """``.name``: the element, or for a choice element ``name[x]`` whichever variant is present."""
-    choice_keys = tuple((name + suffix, suffix) for suffix in choice_suffixes)
+    if not choice_suffixes:
+        def run_plain(focus: list[Node], root: dict) -> list[Node]:
+            out: list[Node] = []
+            for value, _ in focus:
+                if isinstance(value, dict) and name in value:
+                    _flatten(value[name], None, out)
+            return out
+
+        return run_plain
+    # ``value[x]`` has 50 variants and an element a handful of keys: look its keys up, not the variants
+    variants = {name + suffix: suffix for suffix in choice_suffixes}
 
     def run(focus: list[Node], root: dict) -> list[Node]:
         out: list[Node] = []
@@ -263,10 +273,10 @@ def _member(name: str, choice_suffixes: tuple[str, ...]) -> Eval:
             if name in value:
                 _flatten(value[name], None, out)
                 continue
-            for key, type_name in choice_keys:
-                if key in value:
-                    _flatten(value[key], type_name, out)
-                    break
+            present = variants.keys() & value.keys()
+            if present:
+                key = present.pop() if len(present) == 1 else next(k for k in value if k in present)
+                _flatten(value[key], variants[key], out)
         return out
 
     return run

@@ -147,6 +147,10 @@ class _Prepared:
     patient_id: str | None
 
 
+# ``count`` surrogate keys (:meth:`ResourceStore.allocate_surrogates`; document ingest sends it
+# with its other lookups and reads the answer later)
+SURROGATES_SQL = "SELECT nextval('resource_rid_seq') FROM generate_series(1, %s)"
+
 _SELECT = "SELECT rtype, id, version, last_updated, deleted, method, body::text, patient_id FROM resource"
 
 
@@ -339,7 +343,7 @@ class ResourceStore:
     @staticmethod
     def allocate_surrogates(cur: Cursor, count: int) -> list[int]:
         """``count`` surrogate keys for new resources, in one round trip."""
-        cur.execute("SELECT nextval('resource_rid_seq') FROM generate_series(1, %s)", (count,))
+        cur.execute(SURROGATES_SQL, (count,))
         return [row[0] for row in cur.fetchall()]
 
     def update(

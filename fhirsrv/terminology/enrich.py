@@ -14,7 +14,7 @@ rows, e.g. our ICPC-2 starter map) are only used when asked for.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -49,15 +49,22 @@ def enrich(resource: dict[str, Any], session: Session | None = None,
     ``session`` defaults to the process-wide service over the default settings (shipped
     content); pass a request session to use stored ConceptMaps too.
     """
+    return enricher(session, policy)(resource)
+
+
+def enricher(session: Session | None = None,
+             policy: EnrichmentPolicy | None = None) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """:func:`enrich` for many resources of one request (a document's entries): the policy's
+    targets and each system's spelling are looked up once for all of them."""
     policy = policy or EnrichmentPolicy()
     if not policy.enabled:
-        return resource
+        return lambda resource: resource
     if session is None:
         from ..config import Settings
         from .service import terminology_for
 
         session = terminology_for(Settings.from_env()).session()
-    return _Walker(session, policy).walk(resource)
+    return _Walker(session, policy).walk
 
 
 def enrichment_enabled(settings: Settings) -> bool:
@@ -66,42 +73,66 @@ def enrichment_enabled(settings: Settings) -> bool:
 
 
 class _Walker:
+    """One resource's walk. Copy-on-write: a dict or list is copied only when something under
+    it changed, so an entry with nothing to enrich costs a read of it and no allocation."""
+
     def __init__(self, session: Session, policy: EnrichmentPolicy) -> None:
         self.session = session
         self.policy = policy
         self.targets = {session.aliases.normalise(k) or k: v for k, v in policy.targets.items()}
+        self._normalised: dict[Any, str | None] = {}  # system as sent → its preferred spelling
+
+    def normalise(self, system: Any) -> str | None:
+        """``session.aliases.normalise``, asked once per system spelling of the walk."""
+        try:
+            return self._normalised[system]
+        except KeyError:
+            found = self._normalised[system] = self.session.aliases.normalise(system)
+            return found
+        except TypeError:  # not hashable: not a system anyway
+            return self.session.aliases.normalise(system)
 
     def walk(self, node: Any) -> Any:
         if isinstance(node, dict):
-            changed = False
-            out: dict[str, Any] = {}
+            out: dict[str, Any] | None = None
             for key, value in node.items():
-                new = self.walk(value)
-                changed |= new is not value
-                out[key] = new
-            if isinstance(out.get("coding"), list):
-                codings = self._enriched(out["coding"])
-                if codings is not None:
-                    out["coding"] = codings
-                    changed = True
-            return out if changed else node
+                if isinstance(value, dict | list):
+                    new = self.walk(value)
+                    if new is not value:
+                        if out is None:
+                            out = dict(node)
+                        out[key] = new
+            codings = (out or node).get("coding")
+            if isinstance(codings, list):
+                enriched = self._enriched(codings)
+                if enriched is not None:
+                    if out is None:
+                        out = dict(node)
+                    out["coding"] = enriched
+            return node if out is None else out
         if isinstance(node, list):
-            items = [self.walk(v) for v in node]
-            return items if any(a is not b for a, b in zip(items, node, strict=True)) else node
+            items: list[Any] | None = None
+            for at, value in enumerate(node):
+                if isinstance(value, dict | list):
+                    new = self.walk(value)
+                    if new is not value:
+                        if items is None:
+                            items = list(node)
+                        items[at] = new
+            return node if items is None else items
         return node
 
     def _enriched(self, codings: list[Any]) -> list[Any] | None:
         """The codings plus the mapped ones, or None when nothing is to be added."""
-        systems = [self.session.aliases.normalise(c.get("system")) for c in codings if isinstance(c, dict)]
+        systems = [self.normalise(c.get("system")) for c in codings if isinstance(c, dict)]
         if not systems or any(s not in self.targets for s in systems):
             return None  # not coded *only* in local systems (or already carries another system)
-        present = {(self.session.aliases.normalise(c.get("system")), c.get("code")) for c in codings
-                   if isinstance(c, dict)}
+        present = {(self.normalise(c.get("system")), c.get("code")) for c in codings if isinstance(c, dict)}
         added: list[dict[str, Any]] = []
         for coding in codings:
             if not isinstance(coding, dict) or not isinstance(coding.get("code"), str):
                 continue
-            system = self.session.aliases.normalise(coding.get("system")) or ""
+            system = self.normalise(coding.get("system")) or ""
             target = self.targets[system]
             for match in self.session.translate(system, coding["code"], target_system=target).matches:
                 if match.equivalence not in SAFE_EQUIVALENCES or match.code is None:

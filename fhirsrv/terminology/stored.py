@@ -34,7 +34,9 @@ if TYPE_CHECKING:
 
 Connect = Callable[[], AbstractContextManager[Any]]  # a pooled psycopg connection
 
-_GENERATION = "SELECT generation FROM terminology_generation"
+# The change counter; public for a caller that sends it on its own connection (document ingest
+# pipelines it with its lookups) and hands the answer to :meth:`StoredTerminology.remember`.
+GENERATION_SQL = "SELECT generation FROM terminology_generation"
 
 
 class Snapshot:
@@ -102,7 +104,7 @@ class StoredTerminology:
 
     def generation(self) -> int:
         with self._connect() as connection:
-            row = connection.execute(_GENERATION).fetchone()
+            row = connection.execute(GENERATION_SQL).fetchone()
         return int(row[0]) if row else 0
 
     def current(self) -> Snapshot:
@@ -114,6 +116,13 @@ class StoredTerminology:
             if remembered is not None:
                 remembered[id(self)] = snapshot
         return snapshot
+
+    def remember(self, generation: int) -> None:
+        """Use ``generation`` (read by the caller itself) for the rest of this HTTP request, so
+        that :meth:`current` needs no query of its own; outside a request, nothing changes."""
+        remembered = _request_memo(self._G_KEY)
+        if remembered is not None and id(self) not in remembered:
+            remembered[id(self)] = self._for(generation)
 
     def _for(self, generation: int) -> Snapshot:
         snapshot = self._snapshot

@@ -88,3 +88,22 @@ def test_document_bundle_is_enriched_entry_by_entry(session):
     assert out["entry"][2]["resource"]["code"]["coding"][-1] == {"system": LOINC, "code": "2160-0",
                                                                  "userSelected": False}
     assert out["entry"][2]["resource"]["valueQuantity"] is bundle["entry"][2]["resource"]["valueQuantity"]
+
+
+def test_one_enricher_serves_many_resources_and_copies_only_what_changes(session):
+    """``enricher`` (what document ingest uses): one walker for every entry of a document;
+    a branch with nothing to add is shared with the input, not copied."""
+    from fhirsrv.terminology.enrich import enricher
+
+    obs = {"resourceType": "Observation", "status": "final",
+           "category": [{"coding": [{"system": SNOMED, "code": "108252007"}]}],
+           "code": {"coding": [{"system": LOCAL_LAB, "code": "HBA1C"}]}}
+    before = copy.deepcopy(obs)
+    enrich_one = enricher(session)
+    out = enrich_one(obs)
+    assert obs == before
+    assert out["code"]["coding"] == [*before["code"]["coding"],
+                                     {"system": LOINC, "code": "4548-4", "userSelected": False}]
+    assert out["category"] is obs["category"]  # unchanged: shared, not copied
+    assert enrich_one(copy.deepcopy(MED_STATEMENT)) == enrich(MED_STATEMENT, session)
+    assert enricher(session, EnrichmentPolicy(enabled=False))(obs) is obs
