@@ -43,6 +43,16 @@ def _env_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
+def _env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    """One of ``choices`` (case-insensitive); anything else stops the start with a clear message."""
+    raw = (os.environ.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 def _env_token(name: str) -> str | None:
     """A ``system|value`` identifier, both parts present (checked at start, not at first use)."""
     raw = (os.environ.get(name) or "").strip()
@@ -109,6 +119,10 @@ class Settings:
     summary_custodian_identifier: str | None = None  # FHIRSRV_SUMMARY_CUSTODIAN_IDENTIFIER: its system|value
     # FHIRSRV_REQUIRED_PROFILES: Type=profile pairs every write of that type must conform to
     required_profiles: tuple[tuple[str, str], ...] = ()
+    # FHIRSRV_UNKNOWN_EXTENSIONS: an extension whose definition is not loaded is a warning | error
+    unknown_extensions: str = "warning"
+    # FHIRSRV_ALLOWED_EXTENSION_DOMAINS: URL prefixes accepted without a definition even as errors
+    allowed_extension_domains: tuple[str, ...] = ()
     log_level: str = "INFO"  # FHIRSRV_LOG_LEVEL
     # -- security (docs/security.md) ------------------------------------------------------
     auth: str = "on"  # FHIRSRV_AUTH: on | off (off = local development only; warned loudly at start)
@@ -149,6 +163,8 @@ class Settings:
             summary_custodian=os.environ.get("FHIRSRV_SUMMARY_CUSTODIAN", "").strip() or cls.summary_custodian,
             summary_custodian_identifier=_env_token("FHIRSRV_SUMMARY_CUSTODIAN_IDENTIFIER"),
             required_profiles=_env_required_profiles("FHIRSRV_REQUIRED_PROFILES"),
+            unknown_extensions=_env_choice("FHIRSRV_UNKNOWN_EXTENSIONS", ("warning", "error"), "warning"),
+            allowed_extension_domains=_env_list("FHIRSRV_ALLOWED_EXTENSION_DOMAINS", ()),
             log_level=os.environ.get("FHIRSRV_LOG_LEVEL", "INFO").upper(),
             auth=os.environ.get("FHIRSRV_AUTH", "on").strip().lower() or "on",
             auth_issuer=os.environ.get("FHIRSRV_AUTH_ISSUER") or "urn:fhirsrv:local",

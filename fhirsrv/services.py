@@ -66,7 +66,11 @@ class Services:
         from .validation.options import ValidationOptions
         from .validation.validator import configure_validator
 
-        options = ValidationOptions(display_warnings=self.settings.display_issues_are_warnings)
+        options = ValidationOptions(
+            display_warnings=self.settings.display_issues_are_warnings,
+            unknown_extensions=self.settings.unknown_extensions,  # type: ignore[arg-type]  # checked by Settings.from_env
+            allowed_extension_domains=self.settings.allowed_extension_domains,
+        )
         return configure_validator(self.registry, options)
 
     def validate(self, resource: dict[str, Any], profiles: list[str] | None = None) -> dict[str, Any]:

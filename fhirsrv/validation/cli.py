@@ -1,4 +1,4 @@
-"""``fhirsrv validate FILE… [--profile URL|alias] [--format text|json]``.
+"""``fhirsrv validate FILE… [--profile URL|alias] [--format text|json] [--unknown-extensions warning|error]``.
 
 Exit status 0 when no file has an error, 1 otherwise, 2 for a usage problem.
 """
@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
 from fhirsrv import fhirjson
 
 from .given_resources import GivenResources
+from .options import UNKNOWN_EXTENSION_LEVELS
 from .outcome import Issue, operation_outcome
 from .profiles import ALIASES, UnknownProfile, resolve_profile
 from .validator import Validator, default_validator
@@ -25,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("files", nargs="+", metavar="FILE")
     parser.add_argument("--profile", action="append", default=[], help=f"canonical URL or one of {', '.join(ALIASES)} (repeatable)")
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--unknown-extensions", choices=UNKNOWN_EXTENSION_LEVELS, default=None,
+                        help="an extension without a loaded definition is a warning (default, as on the server) or an error")
     return parser
 
 
@@ -71,6 +75,8 @@ def run(argv: list[str], *, validator: Validator | None = None, stdout: TextIO |
     except SystemExit as exc:
         return 2 if exc.code else 0
     validator = validator or default_validator()
+    if args.unknown_extensions and args.unknown_extensions != validator.options.unknown_extensions:
+        validator = Validator(validator.registry, options=replace(validator.options, unknown_extensions=args.unknown_extensions))
     try:
         profiles = [resolve_profile(p, validator.registry) for p in args.profile]
     except UnknownProfile as exc:

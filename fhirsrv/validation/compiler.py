@@ -162,6 +162,11 @@ def compile_structure(sd: dict[str, Any], derivation: str | None = None) -> Stru
         root=None,  # type: ignore[arg-type]  # set just below
         by_id={},
         is_core=url.startswith(CORE_PREFIX) and url.count("/") == 5 and sd.get("version", "4.0.1") == "4.0.1",
+        contexts=tuple(
+            (c.get("type") or "", c.get("expression") or "")
+            for c in sd.get("context") or () if isinstance(c, dict)
+        ),
+        is_modifier=isinstance(elements[0], dict) and elements[0].get("isModifier") is True,
     )
     by_id = model.by_id
     for element in elements:

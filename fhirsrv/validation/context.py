@@ -17,6 +17,7 @@ from fhirsrv.terminology.content import StoredResources
 
 from . import fastpath
 from .compiler import CORE_PREFIX, CompileError, compile_structure
+from .extension_rules import CONTEXT_ADDITIONS, ExtensionOwner
 from .model import StructureModel
 from .options import DEFAULT_OPTIONS, ValidationOptions
 from .primitives import PrimitiveRule, build_rules
@@ -36,6 +37,8 @@ class Definitions:
         self._models: dict[str, StructureModel | None] = {}
         self._by_definition: dict[int, StructureModel] = {}
         self.target_types: dict[tuple[str, ...], frozenset[str]] = {}  # walker.target_types
+        self._ancestors: dict[str, tuple[str, ...]] = {}
+        self._extension_contexts: dict[str, tuple[tuple[str, str], ...]] = {}
         self._keep_alive: list[dict[str, Any]] = []
         primitive_sds: list[dict[str, Any]] = []
         self.resource_types: set[str] = set()
@@ -98,6 +101,51 @@ class Definitions:
     def base(self, type_name: str) -> StructureModel | None:
         return self.structure(CORE_PREFIX + type_name)
 
+    def type_ancestors(self, type_name: str) -> tuple[str, ...]:
+        """The core types ``type_name`` specialises, nearest first (Patient → DomainResource,
+        Resource; HumanName → Element); empty for a name that is no core type."""
+        found = self._ancestors.get(type_name)
+        if found is None:
+            chain: list[str] = []
+            sd = self.registry.get(CORE_PREFIX + type_name) if type_name else None
+            while isinstance(sd, dict) and len(chain) < 10:
+                base_url = sd.get("baseDefinition")
+                if not isinstance(base_url, str) or not base_url.startswith(CORE_PREFIX):
+                    break
+                sd = self.registry.get(base_url)
+                if not isinstance(sd, dict) or not sd.get("type"):
+                    break
+                chain.append(sd["type"])
+            found = self._ancestors[type_name] = tuple(chain)
+        return found
+
+    def extension_contexts(self, reference: str, model: StructureModel) -> tuple[tuple[str, str], ...]:
+        """Where the extension ``reference`` may be used: the contexts of every loaded version
+        of its definition when the reference names none (``model``'s alone when it does).
+
+        Instances are written against the definition their authors had: the R4 examples
+        against R4's own (4.0.1) extension definitions, whose contexts the later extensions
+        package sometimes moved (``cqf-qualityOfEvidence``: Attachment in 4.0.1,
+        PlanDefinition.action in 5.x). A use that one published version of the same
+        canonical allows is not an error. Plus the contexts the Java validator adds to a few
+        core definitions (:data:`.extension_rules.CONTEXT_ADDITIONS`).
+        """
+        found = self._extension_contexts.get(reference)
+        if found is None:
+            contexts = list(model.contexts)
+            if "|" not in reference and contexts:
+                for version in self.registry.versions(reference):
+                    other = self.registry.get(reference, version)
+                    for context in (other or {}).get("context") or ():
+                        if isinstance(context, dict):
+                            pair = (context.get("type") or "", context.get("expression") or "")
+                            if pair not in contexts:
+                                contexts.append(pair)
+            if contexts:  # no context at all restricts nothing; keep it so
+                contexts.extend(c for c in CONTEXT_ADDITIONS.get(reference.split("|", 1)[0], ()) if c not in contexts)
+            found = self._extension_contexts[reference] = tuple(contexts)
+        return found
+
     def is_core_constraint(self, key: str) -> bool:
         """Core keys (``ele-1``, ``dom-3``, ``bdl-8`` …) are checked by the base walk; a profile
         restating one (often in a later technical-correction wording) adds nothing."""
@@ -134,6 +182,11 @@ class Run:
     options: ValidationOptions = DEFAULT_OPTIONS
     stored: StoredResources | None = None  # resources users stored (the server's store), by url
     resources: list[dict[str, Any]] = field(default_factory=list)
+    resource_paths: list[str] = field(default_factory=list)  # the expression of each of ``resources``
+    # The element whose extensions are being walked, and the url of the extension being walked
+    # (the context of a nested extension): set by the walk, read by extension_rules.
+    extension_owner: ExtensionOwner | None = None
+    extension_url: str | None = None
     bundles: list[BundleIndex] = field(default_factory=list)
     full_urls: list[str | None] = field(default_factory=list)
     # keyed by (id of the data, Definitions.identity of the profile)

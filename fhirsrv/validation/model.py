@@ -120,6 +120,10 @@ class StructureModel:
     root: Elem
     by_id: dict[str, Elem]
     is_core: bool
+    # Extension definitions: where the extension may be used (StructureDefinition.context as
+    # (type, expression) pairs) and whether it changes the meaning of its holder (root isModifier).
+    contexts: tuple[tuple[str, str], ...] = ()
+    is_modifier: bool = False
 
     @property
     def label(self) -> str:

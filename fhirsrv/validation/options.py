@@ -9,7 +9,12 @@ suite's settings onto these).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+#: What an extension whose definition we do not have is: ``warning`` (its content cannot be
+#: checked, but it may be legitimate) or ``error`` (only known extensions are accepted).
+UnknownExtensions = Literal["warning", "error"]
+UNKNOWN_EXTENSION_LEVELS: tuple[str, ...] = ("warning", "error")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +52,23 @@ class ValidationOptions:
     #: 894) and a server must not turn it away for that. Only displays of code systems held
     #: in full are judged; server: ``FHIRSRV_DISPLAY_ISSUES_ARE_WARNINGS``.
     display_warnings: bool = True
+    #: An extension whose definition is not loaded: a ``warning`` (the HL7 validator's command
+    #: line, ``anyExtensionsAllowed = true``; issue 3) or an ``error`` (Java's InstanceValidator
+    #: default, which HL7's own test suite runs with). Even as errors, extensions from
+    #: :attr:`allowed_extension_domains` and the domains Java always accepts stay warnings
+    #: (``fhirsrv.validation.extension_rules``).
+    unknown_extensions: UnknownExtensions = "warning"
+    #: URL prefixes of extensions that may be used without a definition (Java
+    #: ``extensionDomains``; the test suite's ``allowed-extension-domain(s)``).
+    allowed_extension_domains: tuple[str, ...] = ()
 
     def display_severity(self, unsure: bool) -> str:
         """Severity of a wrong display (``unsure``: judged against generated names)."""
         return "warning" if self.display_warnings or unsure else "error"
+
+    def __post_init__(self) -> None:
+        if self.unknown_extensions not in UNKNOWN_EXTENSION_LEVELS:
+            raise ValueError(f"unknown_extensions must be one of {', '.join(UNKNOWN_EXTENSION_LEVELS)}, not {self.unknown_extensions!r}")
 
 
 DEFAULT_OPTIONS = ValidationOptions()

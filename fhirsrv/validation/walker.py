@@ -20,6 +20,7 @@ from .bindings import CHECKED_STRENGTHS, CODED_TYPES, check_binding
 from .compiler import CORE_PREFIX
 from .context import Run
 from .datatype_rules import DATATYPE_RULES
+from .extension_rules import ExtensionOwner, context_violation, modifier_mismatch, unknown_extension
 from .model import NOTHING, Constraint, Elem, StructureModel
 from .outcome import Issue
 from .primitives import json_kind
@@ -69,6 +70,7 @@ def check_resource(run: Run, data: Any, path: str, allowed: str, out: list[Issue
 
 def validate_resource(run: Run, data: dict[str, Any], path: str, model: StructureModel, base: bool, out: list[Issue]) -> None:
     run.resources.append(data)
+    run.resource_paths.append(path)
     rtype = data.get("resourceType")
     is_bundle = rtype == "Bundle" or rtype == "Parameters"
     if is_bundle:
@@ -80,6 +82,7 @@ def validate_resource(run: Run, data: dict[str, Any], path: str, model: Structur
             RESOURCE_RULES[rtype](run, data, path, out)
     finally:
         run.resources.pop()
+        run.resource_paths.pop()
         if is_bundle:
             run.bundles.pop()
 
@@ -340,7 +343,17 @@ def _walk_children(run: Run, elem: Elem, tcode: str | None, index: dict[str, Slo
             choice_seen[stem] = key
         if required:
             present.add(id(child))
-        walk_property(run, child, ctype, key, value, ext, path, base, out)
+        if base and (key == "extension" or key == "modifierExtension") and elem.path != "Element":
+            # the walk of a primitive's ``_name`` (against Element's own definition) has its
+            # owner set by _walk_primitive; an element *typed* Element (Timing.repeat) is its own
+            saved = run.extension_owner
+            run.extension_owner = _owner(run, elem, tcode, path, data, is_resource)
+            try:
+                walk_property(run, child, ctype, key, value, ext, path, base, out)
+            finally:
+                run.extension_owner = saved
+        else:
+            walk_property(run, child, ctype, key, value, ext, path, base, out)
     if required:
         _check_required(run, required, present, path, base, out)
 
@@ -570,11 +583,14 @@ def walk_value(run: Run, elem: Elem, ctype: str | None, item: Any, ext: Any, pat
     if pushed:
         full_url = item.get("fullUrl")
         run.full_urls.append(full_url if isinstance(full_url, str) else None)
-    try:
-        walk_complex(run, elem, tcode, item, path, base, out)
-    finally:
-        if pushed:
-            run.full_urls.pop()
+    if plan.extension:
+        _walk_extension_content(run, elem, tcode, item, path, out)
+    else:
+        try:
+            walk_complex(run, elem, tcode, item, path, base, out)
+        finally:
+            if pushed:
+                run.full_urls.pop()
     if not isinstance(item, dict):
         return
     if plan.value_rules:
@@ -586,9 +602,21 @@ def walk_value(run: Run, elem: Elem, ctype: str | None, item: Any, ext: Any, pat
     if plan.reference:
         check_reference(run, elem, item, path, base, out)
     elif plan.extension:
-        _check_extension(run, item, path, out)
+        _check_extension(run, elem, item, path, out)
     elif base and tcode in DATATYPE_RULES:
         DATATYPE_RULES[tcode](run, item, path, out)
+
+
+def _walk_extension_content(run: Run, elem: Elem, tcode: str | None, item: Any, path: str, out: list[Issue]) -> None:
+    """The base walk of an Extension's own elements, with its url as the context that
+    extensions nested in it (``extension`` contexts) are checked against."""
+    outer = run.extension_url
+    url = item.get("url") if isinstance(item, dict) else None
+    run.extension_url = url if isinstance(url, str) else None
+    try:
+        walk_complex(run, elem, tcode, item, path, True, out)
+    finally:
+        run.extension_url = outer
 
 
 def _walk_primitive(run: Run, elem: Elem, plan: ValuePlan, item: Any, ext: Any, path: str, base: bool, out: list[Issue]) -> None:
@@ -610,7 +638,12 @@ def _walk_primitive(run: Run, elem: Elem, plan: ValuePlan, item: Any, ext: Any, 
         if base:
             element_model = run.defs.base("Element")
             if element_model is not None:
-                walk_value(run, element_model.root, "Element", ext, None, path, True, out)
+                saved = run.extension_owner
+                run.extension_owner = _owner(run, elem, plan.tcode, path, item, False)
+                try:
+                    walk_value(run, element_model.root, "Element", ext, None, path, True, out)
+                finally:
+                    run.extension_owner = saved
                 if isinstance(ext, dict) and "extension" not in ext and item is None:
                     out.append(Issue("error", "structure", "empty-element", f"{path} has neither a value nor extensions.", path))
         elif elem.children:
@@ -751,7 +784,18 @@ def _holds(value: Any, target: Any) -> bool:
 # ----------------------------------------------------------------------------- extensions
 
 
-def _check_extension(run: Run, item: dict[str, Any], path: str, out: list[Issue]) -> None:
+def _owner(run: Run, elem: Elem, tcode: str | None, path: str, data: Any, is_resource: bool) -> ExtensionOwner:
+    return ExtensionOwner(
+        elem, tcode, path, data, is_resource,
+        run.resources[-1] if run.resources else None, run.resource_paths[-1] if run.resource_paths else "",
+        run.extension_url,
+    )
+
+
+def _check_extension(run: Run, elem: Elem, item: dict[str, Any], path: str, out: list[Issue]) -> None:
+    """One ``extension``/``modifierExtension`` item (base walk): ext-1, then its definition:
+    known (extension_rules.unknown_extension), in the right slot, in an allowed context, and
+    its content against the definition."""
     has_value = any(k.lstrip("_").startswith("value") for k in item)
     if has_value == ("extension" in item):
         what = "both a value and sub-extensions" if has_value else "neither a value nor sub-extensions"
@@ -761,11 +805,18 @@ def _check_extension(run: Run, item: dict[str, Any], path: str, out: list[Issue]
         return  # relative urls name the parts of a complex extension, checked by its definition
     model = run.defs.structure(url)
     if model is None:
-        out.append(Issue("warning", "not-found", "extension-unknown", f"The extension {url} is not known to this server; its content was not checked.", path))
+        out.append(unknown_extension(run.options, url, path))
         return
     if model.type != "Extension":
         out.append(Issue("error", "structure", "extension-not-extension", f"{url} is a {model.type} definition, not an extension.", path))
         return
+    mismatch = modifier_mismatch(model, url, elem.name, path)
+    if mismatch is not None:
+        out.append(mismatch)
+    if run.extension_owner is not None:
+        misplaced = context_violation(run.defs, run.defs.extension_contexts(url, model), url, run.extension_owner)
+        if misplaced is not None:
+            out.append(misplaced)
     walk_value(run, model.root, "Extension", item, None, path, False, out)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fhirsrv.validation import Issue, Validator
+from fhirsrv.validation.options import DEFAULT_OPTIONS, ValidationOptions
 
 
 def errors(issues: list[Issue]) -> list[Issue]:
@@ -18,7 +19,7 @@ def describe(issues: list[Issue]) -> str:
     return "\n".join(f"{i.severity} {i.message_id} {i.expression}: {i.diagnostics}" for i in issues)
 
 
-def local_validator(*resources: dict) -> Validator:
+def local_validator(*resources: dict, options: ValidationOptions = DEFAULT_OPTIONS) -> Validator:
     """A validator over the shipped definitions plus ``resources`` (test profiles, value sets,
     a Measure …), leaving the shared registry untouched."""
     from fhirsrv.conformance.registry import Registry
@@ -29,7 +30,7 @@ def local_validator(*resources: dict) -> Validator:
     for kind in ("StructureDefinition", "ValueSet", "CodeSystem"):
         registry.add_all(shared.iter_type(kind))
     registry.add_all(resources)
-    return Validator(registry)
+    return Validator(registry, options=options)
 
 
 def constraint_profile(url: str, type_: str, *elements: dict) -> dict:

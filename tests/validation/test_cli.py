@@ -81,3 +81,14 @@ def test_a_response_is_checked_against_a_questionnaire_given_in_another_file(tmp
     alone = io.StringIO()
     assert run([qr], validator=validator, stdout=alone) == 0  # without it: a warning, not an error
     assert "questionnaire-not-found" in alone.getvalue()
+
+
+def test_unknown_extensions_option(tmp_path, validator):
+    patient = {"resourceType": "Patient", "extension": [{"url": "https://fhir.vendor.test/StructureDefinition/shoe-size", "valueInteger": 38}]}
+    file = _write(tmp_path, "ext.json", patient)
+    out = io.StringIO()
+    assert run([file], validator=validator, stdout=out) == 0
+    assert "WARNING     Patient.extension[0]  (extension-unknown)" in out.getvalue()
+    out = io.StringIO()
+    assert run([file, "--unknown-extensions", "error"], validator=validator, stdout=out) == 1
+    assert "ERROR       Patient.extension[0]  (extension-unknown)" in out.getvalue()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bench.conformance import foreign_outcome, terminology_only, validation_options
 from fhirsrv.validation import default_validator
-from fhirsrv.validation.options import DEFAULT_OPTIONS, ValidationOptions
+from fhirsrv.validation.options import ValidationOptions
 
 
 def _outcome(*texts: str, severity: str = "error") -> dict:
@@ -35,17 +35,23 @@ def test_code_systems_we_hold_in_full_are_ours_to_judge() -> None:
 
 
 def test_suite_settings_map_onto_validation_options() -> None:
-    # Java's defaults: wrong displays are errors (fhirsrv's own default is a warning)
-    assert validation_options({"name": "x"}) == ValidationOptions(display_warnings=False)
-    assert validation_options({"name": "x", "wrong-displays": "warning"}) == DEFAULT_OPTIONS
+    # Java's defaults: wrong displays are errors (fhirsrv's own default is a warning), and the
+    # harness never allows unknown extensions beyond the allowed domains
+    harness = ValidationOptions(display_warnings=False, unknown_extensions="error")
+    assert validation_options({"name": "x"}) == harness
+    assert validation_options({"name": "x", "wrong-displays": "warning"}) == ValidationOptions(unknown_extensions="error")
     assert validation_options({"security-checks": True, "noHtmlInMarkdown": True, "examples": False,
                                "validateReference": "CHECK_EXISTS_AND_TYPE"}) == ValidationOptions(
         security_checks=True, no_html_in_markdown=True, allow_example_urls=False, references_must_resolve=True,
-        display_warnings=False)
+        display_warnings=False, unknown_extensions="error")
     assert validation_options({"allow-comments": True, "validateContains": "IGNORE"}) == ValidationOptions(
-        allow_comments=True, validate_contained=False, display_warnings=False)
+        allow_comments=True, validate_contained=False, display_warnings=False, unknown_extensions="error")
     # CHECK_TYPE and CHECK_VALID have no weaker counterpart here: contained resources are validated
-    assert validation_options({"validateContains": "CHECK_VALID", "wrong-displays": "warning"}) == DEFAULT_OPTIONS
+    assert validation_options({"validateContains": "CHECK_VALID", "wrong-displays": "warning"}) == ValidationOptions(
+        unknown_extensions="error")
+    assert validation_options({"allowed-extension-domain": "https://fhir.nhs.uk/StructureDefinition",
+                               "allowed-extension-domains": ["http://a.example/", "http://b.example/"]}).allowed_extension_domains == (
+        "https://fhir.nhs.uk/StructureDefinition", "http://a.example/", "http://b.example/")
 
 
 def test_iso_3166_displays_are_ours_to_judge() -> None:
