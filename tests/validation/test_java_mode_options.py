@@ -66,7 +66,10 @@ def test_cli_reports_a_commented_file_as_one_fatal_issue(tmp_path, validator: Va
 
 def test_contained_resources_are_validated_by_default(validator: Validator) -> None:
     found = [(i.severity, i.code, i.message_id, i.expression) for i in errors(validator.issues(CONTAINED))]
-    assert found == [("error", "value", "primitive-format", "Condition.contained[0].id")]
+    # the case's description: "should yield 2 errors" — the id, and dom-3 (nothing refers to
+    # the contained Practitioner)
+    assert found == [("error", "value", "primitive-format", "Condition.contained[0].id"),
+                     ("error", "invariant", "invariant-failed", "Condition")]
 
 
 def test_validate_contained_off_leaves_them_and_dom3_unchecked(validator: Validator) -> None:
