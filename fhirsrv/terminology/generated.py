@@ -103,6 +103,3 @@ def _built(url: str) -> dict[str, Any]:
     """Built once per process (the cache holds only the URLs of :data:`GENERATORS`)."""
     return GENERATORS[url]()
 
-
-def generated_codesystems() -> list[dict[str, Any]]:
-    return [cs for url in GENERATORS if (cs := generated_codesystem(url)) is not None]
