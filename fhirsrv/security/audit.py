@@ -108,12 +108,6 @@ def mark_read_decided() -> None:
         rec.with_read = True
 
 
-def note_failure(text: str) -> None:
-    rec = record()
-    if rec is not None:
-        rec.failure = text
-
-
 # -- writing --------------------------------------------------------------------------------
 def before_commit(cur: Any) -> None:
     """Commit hook of Services.transaction(): a write's audit joins the write's transaction."""

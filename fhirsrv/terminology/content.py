@@ -127,6 +127,3 @@ class Resolver:
             if resource is not None:
                 return Found(resource, volatile=True)
         return None
-
-    def stored_of_type(self, rtype: str) -> list[dict[str, Any]]:
-        return self.stored().all_of_type(rtype) if self.stored is not None else []
