@@ -62,7 +62,7 @@ class Services:
     @cached_property
     def _validator(self) -> Any:
         """The validator of this server's registry, configured from the settings (document
-        ingest reaches the same one through ``validator_for``)."""
+        ingest uses it too, through :meth:`validate`)."""
         from .validation.options import ValidationOptions
         from .validation.validator import configure_validator
 

@@ -11,6 +11,7 @@ Two layers, both answered as one OperationOutcome:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..conformance.registry import Registry
@@ -20,12 +21,15 @@ from .profiles import DocumentProfile, claimed
 from .references import BundleReferences
 
 
-def run_validator(
-    resource: dict[str, Any], profiles: list[str], registry: Registry, terminology: Any = None
-) -> dict[str, Any]:
-    """Base R4 + ``profiles`` (+ ``meta.profile``) by the project validator, with the same
-    terminology service for bindings as every other write (``Services.write_validator``)."""
-    return validate(resource, profiles, registry=registry, terminology=terminology)
+def run_validator(resource: dict[str, Any], profiles: list[str], registry: Registry) -> dict[str, Any]:
+    """Base R4 + ``profiles`` (+ ``meta.profile``) by the project validator with its default
+    options and the registry's own value sets: for callers without a server (the server
+    passes its configured validation, ``Services.validate``, to :func:`check_profiles`)."""
+    return validate(resource, profiles, registry=registry)
+
+
+#: ``(resource, profiles) -> OperationOutcome``: the validation a document is checked with.
+Validate = Callable[[dict[str, Any], list[str]], dict[str, Any]]
 
 
 def shape_issues(bundle: dict[str, Any]) -> list[Issue]:
@@ -96,9 +100,15 @@ def check_shape(bundle: dict[str, Any]) -> None:
 
 def check_profiles(
     bundle: dict[str, Any], registry: Registry, default_profile: str, *, validate_profiles: bool = True,
-    terminology: Any = None,
+    validate: Validate | None = None,
 ) -> DocumentProfile:
-    """Base R4 + the claimed profile (any version of an unversioned claim); 422 on an error."""
+    """Base R4 + the claimed profile (any version of an unversioned claim); 422 on an error.
+
+    ``validate``: the server's configured validation (its options, terminology and stored
+    canonicals, as every other write); without it, :func:`run_validator`."""
+    if validate is None:
+        def validate(resource: dict[str, Any], profiles: list[str]) -> dict[str, Any]:
+            return run_validator(resource, profiles, registry)
     if not validate_profiles:
         return claimed(bundle, registry, default_profile)[0][0]
     chosen: DocumentProfile | None = None
@@ -109,7 +119,7 @@ def check_profiles(
             # the validator checks meta.profile itself (unversioned: the newest version)
             unversioned = profile.bundle.split("|")[0]
             covered = profile.bundle in in_meta or (profile is versions[0] and unversioned in in_meta)
-            outcome = run_validator(bundle, [] if covered else [profile.bundle], registry, terminology)
+            outcome = validate(bundle, [] if covered else [profile.bundle])
             if not has_errors(outcome):
                 chosen = chosen or profile
                 break

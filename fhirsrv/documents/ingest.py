@@ -191,7 +191,7 @@ class _Ingest:
             svc = self.svc
             self.profile = check_profiles(self.bundle, svc.registry, svc.settings.document_profile,
                                           validate_profiles=svc.settings.validate_on_write,
-                                          terminology=svc.terminology)
+                                          validate=svc.validate)
         return self.profile
 
     @contextmanager

@@ -8,6 +8,7 @@ import requests
 
 from fhirsrv.config import Settings
 
+from ..documents.examples import example, fresh, unique_ssin
 from ..serving import serve_with
 
 HEADERS = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
@@ -53,3 +54,21 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FHIRSRV_UNKNOWN_EXTENSIONS", "ignore")
     with pytest.raises(ValueError, match="FHIRSRV_UNKNOWN_EXTENSIONS must be one of warning, error"):
         Settings.from_env()
+
+
+@pytest.fixture(scope="module")
+def strict_documents_url(conninfo: str):
+    """A server of its own whose first validation is a document ingest (the configured
+    validator is then built by ingest itself, not by an earlier REST write)."""
+    yield from serve_with(conninfo, unknown_extensions="error")
+
+
+def test_document_ingest_honours_the_setting(strict_documents_url: str) -> None:
+    bundle = fresh(example("2.0.0", "Bundle/IPS-examples-Bundle-01"), patient_value=unique_ssin())
+    at = next(i for i, e in enumerate(bundle["entry"]) if e["resource"]["resourceType"] == "Patient")
+    bundle["entry"][at]["resource"].setdefault("extension", []).append({"url": UNKNOWN, "valueInteger": 38})
+    response = requests.post(f"{strict_documents_url}/Bundle", json=bundle, headers=HEADERS, timeout=60)
+    assert response.status_code == 422, response.text
+    errors = [(i["code"], i["expression"][0]) for i in response.json()["issue"] if i["severity"] == "error"]
+    where = f"Bundle.entry[{at}].resource.extension[{len(bundle['entry'][at]['resource']['extension']) - 1}]"
+    assert errors == [("structure", where)], response.text
