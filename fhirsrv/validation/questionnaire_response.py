@@ -65,7 +65,6 @@ class _Walk:
     """One response against one Questionnaire: the item trees side by side."""
 
     def __init__(self, run: Run, resolved: Resolved, in_progress: bool, out: list[Issue]) -> None:
-        self.resolved = resolved
         self.label = resolved.label
         self.in_progress = in_progress
         self.out = out

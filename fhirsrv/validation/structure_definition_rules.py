@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from fhirsrv.conformance.snapshot import CORE_SD, SnapshotError, element_id, generate_snapshot
+from fhirsrv.conformance.snapshot import CORE_SD, SnapshotError, element_id, generate_snapshot, snapshot_of
 
 from .outcome import Issue
 from .values import equals_fixed, matches_pattern, show
@@ -295,7 +295,7 @@ def _value(element: Element, prefix: str) -> tuple[str, Any] | None:
 def _check_fixed_against_base(registry: Any, base: dict[str, Any], differential: list[Element], where: str, out: list[Issue]) -> None:
     """A fixed or pattern value must still meet the base's fixed or pattern value there."""
     try:
-        base_elements = (base.get("snapshot") or {}).get("element") or generate_snapshot(base, registry)["snapshot"]["element"]
+        base_elements = snapshot_of(base, registry)
     except SnapshotError:
         return
     by_id = {e.get("id") or element_id(e): e for e in base_elements}

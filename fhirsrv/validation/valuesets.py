@@ -147,6 +147,11 @@ class RememberedAnswers:
         self.checker = checker
         self._answers: dict[tuple[str, str | None, str], CodeCheck] = {}
 
+    def __getattr__(self, name: str) -> Any:
+        """Everything but membership answers is the wrapped checker's own (a terminology
+        service's ``session()`` expands the contained value sets of Questionnaires)."""
+        return getattr(self.checker, name)
+
     def validate_code(
         self, valueset: str, *, system: str | None, code: str, display: str | None = None
     ) -> CodeCheck:
