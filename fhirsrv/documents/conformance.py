@@ -16,6 +16,7 @@ from typing import Any
 
 from ..conformance.registry import Registry
 from ..errors import Issue, Unprocessable, has_errors, operation_outcome
+from ..jsonshape import text
 from ..validation import validate
 from .profiles import DocumentProfile, claimed
 from .references import BundleReferences
@@ -40,7 +41,7 @@ def shape_issues(bundle: dict[str, Any]) -> list[Issue]:
         issues.append(Issue("error", code, text, [where]))
 
     identifier = bundle.get("identifier")
-    if not isinstance(identifier, dict) or not identifier.get("system") or not identifier.get("value"):
+    if not isinstance(identifier, dict) or not text(identifier.get("system")) or not text(identifier.get("value")):
         error("required", "a document Bundle needs identifier.system and identifier.value (bdl-9)",
               "Bundle.identifier")
     if not bundle.get("timestamp"):
@@ -71,10 +72,11 @@ def shape_issues(bundle: dict[str, Any]) -> list[Issue]:
     if not isinstance(first, dict) or first.get("resourceType") != "Composition":
         error("invalid", "the first entry of a document must be its Composition (bdl-11)", "Bundle.entry[0].resource")
         return issues
-    subject = (first.get("subject") or {}).get("reference")
-    refs = BundleReferences(entries)
-    target = refs.resolve(subject, 0) if isinstance(subject, str) else None
-    if target is None or (entries[target].get("resource") or {}).get("resourceType") != "Patient":
+    subject = first.get("subject")
+    reference = subject.get("reference") if isinstance(subject, dict) else None
+    target = BundleReferences(entries).resolve(reference, 0) if isinstance(reference, str) else None
+    found = entries[target].get("resource") if target is not None else None
+    if not isinstance(found, dict) or found.get("resourceType") != "Patient":
         error("invalid", "Composition.subject must reference the Patient entry of this document",
               "Bundle.entry[0].resource.subject")
     return issues

@@ -12,10 +12,12 @@ Aliases (``ips``, ``ips-1.1``, ``eps``, ``sumehr``) are the project's, from
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..conformance.aliases import PROFILE_ALIASES, SUMEHR_BUNDLE, resolve_profile_alias
 from ..conformance.registry import Registry, split_canonical
 from ..errors import FhirError
+from ..jsonshape import items, obj
 
 IPS_BASE = "http://hl7.org/fhir/uv/ips/StructureDefinition/"
 EPS_BASE = "http://hl7.eu/fhir/eps/StructureDefinition/"
@@ -93,11 +95,11 @@ def claimed(bundle: dict, registry: Registry, default: str) -> list[list[Documen
     Claims of profiles that are not document profiles (a national Bundle profile we do not
     ship) are left to the validator.
     """
-    candidates: list[str] = list((bundle.get("meta") or {}).get("profile") or [])
-    entries = bundle.get("entry") or []
+    candidates: list[Any] = list(items(obj(bundle.get("meta")).get("profile")))
+    entries = items(bundle.get("entry"))
     first = entries[0].get("resource") if entries and isinstance(entries[0], dict) else None
     if isinstance(first, dict) and first.get("resourceType") == "Composition":
-        candidates.extend((first.get("meta") or {}).get("profile") or [])
+        candidates.extend(items(obj(first.get("meta")).get("profile")))
     claims: list[list[DocumentProfile]] = []
     seen: set[str] = set()
     for candidate in candidates:

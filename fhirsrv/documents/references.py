@@ -71,12 +71,15 @@ class BundleReferences:
         self.by_full_url: dict[str, int] = {}
         self.by_type_id: dict[tuple[str, str], int] = {}
         for index, entry in enumerate(entries):
+            if not isinstance(entry, dict):  # malformed: base validation reports it; nothing to resolve to
+                continue
             full_url = entry.get("fullUrl")
             if isinstance(full_url, str):
                 self.by_full_url.setdefault(full_url, index)
-            resource = entry.get("resource") or {}
-            if isinstance(resource.get("id"), str):
-                self.by_type_id.setdefault((resource.get("resourceType"), resource["id"]), index)
+            resource = entry.get("resource")
+            if isinstance(resource, dict) and isinstance(resource.get("id"), str) \
+                    and isinstance(resource.get("resourceType"), str):
+                self.by_type_id.setdefault((resource["resourceType"], resource["id"]), index)
 
     def resolve(self, reference: str, context: int | None = None) -> int | None:
         """The position of the entry ``reference`` points at, seen from entry ``context``."""

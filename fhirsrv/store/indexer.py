@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 
 from fhirsrv.conformance.r4 import CORE_DIR_NAME, R4Model, SearchParamDef
+from fhirsrv.jsonshape import items, obj, text
 
 from . import fhirpath_mini
 from .search_values import (
@@ -88,6 +89,9 @@ INDEX_TABLES = tuple(table for table, _, _ in TABLE_COLUMNS.values())
 
 
 # -- FHIR data type -> index values ---------------------------------------------------------
+# The converters read what a sender wrote, which base validation may not have seen yet (the
+# document ingest indexes while it validates; FHIRSRV_VALIDATE_ON_WRITE=false skips it): a
+# value of the wrong JSON type is not indexed, it never stops the write with an exception.
 def string_values(value: Any, hint: str | None) -> Iterator[str]:
     """Searchable texts of a string-typed element (HumanName and Address: every part)."""
     if isinstance(value, str):
@@ -103,7 +107,8 @@ def string_values(value: Any, hint: str | None) -> Iterator[str]:
                 parts.extend(x for x in item if isinstance(x, str))
         yield from parts
         if "family" in value or "given" in value:  # a HumanName: also the whole name
-            whole = " ".join([*value.get("given", ()), value.get("family", "")]).strip()
+            given = [g for g in items(value.get("given")) if isinstance(g, str)]
+            whole = " ".join([*given, text(value.get("family")) or ""]).strip()
             if whole:
                 yield whole
 
@@ -119,20 +124,19 @@ def token_values(value: Any, hint: str | None) -> Iterator[tuple[str | None, str
     elif isinstance(value, dict):
         kind = (hint or "").lower()
         if "coding" in value or kind == "codeableconcept" or (set(value) <= {"text", "id", "extension"} and "text" in value):
-            text = value.get("text")
-            for coding in value.get("coding", ()):
+            label = text(value.get("text"))
+            for coding in items(value.get("coding")):
                 if isinstance(coding, dict):
-                    yield coding.get("system"), coding.get("code"), coding.get("display") or text
-            if text:
-                yield None, None, text
+                    yield text(coding.get("system")), text(coding.get("code")), text(coding.get("display")) or label
+            if label:
+                yield None, None, label
         elif kind == "quantity" or isinstance(value.get("value"), int | float | Decimal):
-            if value.get("code") is not None or value.get("system") is not None:
-                yield value.get("system"), value.get("code"), value.get("unit")
+            if text(value.get("code")) is not None or text(value.get("system")) is not None:
+                yield text(value.get("system")), text(value.get("code")), text(value.get("unit"))
         elif "value" in value:  # Identifier, ContactPoint
-            type_text = value.get("type", {}).get("text") if isinstance(value.get("type"), dict) else None
-            yield value.get("system"), value.get("value"), type_text
+            yield text(value.get("system")), text(value.get("value")), text(obj(value.get("type")).get("text"))
         elif "code" in value or "system" in value:  # Coding
-            yield value.get("system"), value.get("code"), value.get("display")
+            yield text(value.get("system")), text(value.get("code")), text(value.get("display"))
 
 
 def identifier_type_rows(value: Any) -> Iterator[tuple[str | None, str, None]]:
@@ -142,9 +146,9 @@ def identifier_type_rows(value: Any) -> Iterator[tuple[str | None, str, None]]:
     identifier_type = value.get("type")
     if not isinstance(identifier_type, dict):
         return
-    for coding in identifier_type.get("coding", ()):
-        if isinstance(coding, dict) and coding.get("code"):
-            yield coding.get("system"), f"{coding['code']}|{value['value']}", None
+    for coding in items(identifier_type.get("coding")):
+        if isinstance(coding, dict) and text(coding.get("code")):
+            yield text(coding.get("system")), f"{coding['code']}|{value['value']}", None
 
 
 def date_values(value: Any, hint: str | None) -> Iterator[tuple[datetime, datetime]]:
@@ -160,9 +164,9 @@ def date_values(value: Any, hint: str | None) -> Iterator[tuple[datetime, dateti
             if start or end:
                 yield (start[0] if start else MIN_TIME), (end[1] if end else MAX_TIME)
         elif "event" in value or "repeat" in value:
-            ranges = [r for r in map(parse_date_range, value.get("event", ())) if r]
-            bounds = value.get("repeat", {}).get("boundsPeriod") if isinstance(value.get("repeat"), dict) else None
-            if bounds:
+            ranges = [r for r in map(parse_date_range, items(value.get("event"))) if r]
+            bounds = obj(value.get("repeat")).get("boundsPeriod")
+            if isinstance(bounds, dict):
                 ranges.extend(date_values(bounds, "Period"))
             if ranges:
                 yield min(r[0] for r in ranges), max(r[1] for r in ranges)
@@ -175,21 +179,20 @@ def quantity_values(value: Any, hint: str | None) -> Iterator[tuple]:
         yield number, number, None, None, None
     elif isinstance(value, dict):
         if "low" in value or "high" in value:
-            low = value.get("low") or {}
-            high = value.get("high") or {}
+            low, high = obj(value.get("low")), obj(value.get("high"))
             lo = to_decimal(low.get("value"))
             hi = to_decimal(high.get("value"))
             unit_of = low if lo is not None else high
             yield (lo if lo is not None else NEG_INFINITY, hi if hi is not None else INFINITY,
-                   unit_of.get("system"), unit_of.get("code"), unit_of.get("unit"))
+                   text(unit_of.get("system")), text(unit_of.get("code")), text(unit_of.get("unit")))
             return
         number = to_decimal(value.get("value"))
         if number is None:
             return
         if "currency" in value:
-            yield number, number, MONEY_SYSTEM, value["currency"], None
+            yield number, number, MONEY_SYSTEM, text(value["currency"]), None
         else:
-            yield number, number, value.get("system"), value.get("code"), value.get("unit")
+            yield number, number, text(value.get("system")), text(value.get("code")), text(value.get("unit"))
 
 
 def reference_values(value: Any, hint: str | None) -> Iterator[tuple[str | None, str | None, str | None]]:
@@ -314,7 +317,7 @@ class Indexer:
     def _add_embedded(self, index: ResourceIndex, plan: _Plan, nodes: list[Node]) -> None:
         code = plan.code
         for value, _ in nodes:
-            inner_type = value.get("resourceType") if isinstance(value, dict) else None
+            inner_type = text(value.get("resourceType")) if isinstance(value, dict) else None
             if inner_type not in self.model.resource_types or (plan.targets and inner_type not in plan.targets):
                 continue
             inner = self.extract(inner_type, value, embedded=True)
@@ -419,19 +422,19 @@ def _add_rows(index: ResourceIndex, param: str, param_type: str, nodes: list[Nod
     rows = getattr(index, attribute)
     for value, hint in nodes:
         if param_type == "string":
-            for text in convert(value, hint):
-                rows.append((param, normalize_string(text), text, grp))
+            for words in convert(value, hint):
+                rows.append((param, normalize_string(words), words, grp))
         elif param_type == "token":
-            for system, code, text in convert(value, hint):
-                if code is not None or text:
-                    rows.append((param, system, code, normalize_string(text) if text else None, grp))
+            for system, code, label in convert(value, hint):
+                if code is not None or label:
+                    rows.append((param, system, code, normalize_string(label) if label else None, grp))
             rows.extend((f"{param}:of-type", *row, grp) for row in identifier_type_rows(value))
         elif param_type == "reference":
             for row in convert(value, hint):
                 rows.append((param, *row, grp))
-            identifier = value.get("identifier") if isinstance(value, dict) else None
-            if isinstance(identifier, dict) and identifier.get("value"):
-                index.tokens.append((f"{param}:identifier", identifier.get("system"), identifier["value"], None, grp))
+            identifier = obj(value.get("identifier")) if isinstance(value, dict) else {}
+            if text(identifier.get("value")):
+                index.tokens.append((f"{param}:identifier", text(identifier.get("system")), identifier["value"], None, grp))
         else:
             for row in convert(value, hint):
                 rows.append((param, *row, grp) if isinstance(row, tuple) else (param, row, grp))

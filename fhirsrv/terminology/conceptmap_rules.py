@@ -18,6 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..errors import Issue, Unprocessable, operation_outcome
+from ..jsonshape import items, obj
 
 R4_EQUIVALENCES = frozenset(
     {"relatedto", "equivalent", "equal", "wider", "subsumes", "narrower", "specializes", "inexact",
@@ -37,13 +38,15 @@ NEEDS_COMMENT = frozenset({"narrower", "inexact"})
 def check_conceptmap(resource: dict[str, Any]) -> list[Issue]:
     """Every R4 rule the ConceptMap breaks, as error issues with FHIRPath expressions."""
     issues: list[Issue] = []
-    groups = resource.get("group") or []
-    for g, group in enumerate(groups if isinstance(groups, list) else []):
+    for g, group in enumerate(items(resource.get("group"))):
         where = f"ConceptMap.group[{g}]"
+        if not isinstance(group, dict):
+            continue  # malformed: base validation reports it (or, with validation off, it maps nothing)
         issues += _check_unmapped(group.get("unmapped"), f"{where}.unmapped")
-        for e, element in enumerate(group.get("element") or []):
-            for t, target in enumerate(element.get("target") or []):
-                issues += _check_target(target, element, f"{where}.element[{e}].target[{t}]")
+        for e, element in enumerate(items(group.get("element"))):
+            for t, target in enumerate(items(obj(element).get("target"))):
+                if isinstance(target, dict):
+                    issues += _check_target(target, element, f"{where}.element[{e}].target[{t}]")
     return issues
 
 
@@ -63,7 +66,7 @@ def _check_target(target: dict[str, Any], element: dict[str, Any], where: str) -
                                 f"ConceptMap {mapping}: target.equivalence is required (R4 1..1).",
                                 [f"{where}.equivalence"], "conceptmap-equivalence-missing"))
         return issues
-    if equivalence not in R4_EQUIVALENCES:
+    if not isinstance(equivalence, str) or equivalence not in R4_EQUIVALENCES:
         r4 = R5_TO_R4.get(str(equivalence))
         hint = f"; {equivalence!r} is an R5 relationship code, the R4 code is {r4!r}" if r4 else ""
         issues.append(Issue("error", "code-invalid",

@@ -92,7 +92,8 @@ def check_attachment(run: Run, attachment: dict[str, Any], path: str, out: list[
 def check_identifier(run: Run, identifier: dict[str, Any], path: str, out: list[Issue]) -> None:
     """A Belgian national number (SSIN or BIS) with wrong check digits: a warning, never an
     error — official Belgian examples carry numbers that fail it (issue 3)."""
-    if identifier.get("system") not in SSIN_SYSTEMS:
+    system = identifier.get("system")
+    if not isinstance(system, str) or system not in SSIN_SYSTEMS:
         return
     value = identifier.get("value")
     if isinstance(value, str) and value and not ssin_is_valid(value):

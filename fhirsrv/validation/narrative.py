@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from ..jsonshape import items
 from .outcome import Issue
 
 if TYPE_CHECKING:
@@ -164,8 +165,8 @@ def check_narrative(run: Run, narrative: dict[str, Any], path: str, out: list[Is
         for fragment in dict.fromkeys(facts.internal_links):
             if fragment not in anchors:
                 out.append(Issue("warning", "not-found", "xhtml-link-unresolved", f"{where}: the hyperlink '#{fragment}' points to no id in the narrative of this resource (or of its contained resources); add the anchor or fix the link.", where))
-    for i, extension in enumerate(narrative.get("extension") or ()):
+    for i, extension in enumerate(items(narrative.get("extension"))):
         if isinstance(extension, dict) and extension.get("url") == "http://hl7.org/fhir/StructureDefinition/textLink":
-            for part in extension.get("extension") or ():
+            for part in items(extension.get("extension")):
                 if isinstance(part, dict) and part.get("url") == "htmlid" and isinstance(part.get("valueString"), str) and part["valueString"] not in facts.ids:
                     out.append(Issue("error", "not-found", "xhtml-textlink-unresolved", f"{path}.extension[{i}]: the textLink htmlid {part['valueString']!r} is not the id of any element in the narrative.", f"{path}.extension[{i}]"))

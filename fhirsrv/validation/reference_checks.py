@@ -117,6 +117,8 @@ def check_reference(run: Run, elem: Elem, item: dict[str, Any], path: str, base:
     if not base:
         _check_target_profiles_known(run, elem, targets, path, out)
     rtype = resolved[0].get("resourceType") if resolved else type_of_reference(reference)
+    if not isinstance(rtype, str):  # a resolved entry without a usable resourceType: reported where it is
+        rtype = None
     if rtype and allowed and "Resource" not in allowed and rtype not in allowed:
         out.append(Issue("error", "structure", "reference-target-type", f"{path} refers to a {rtype}, but only {', '.join(sorted(allowed))} may be referenced here.", f"{path}.reference"))
         return

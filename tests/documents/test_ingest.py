@@ -11,6 +11,8 @@ import pytest
 from .conftest import count
 from .examples import SSIN, document_bundles, example, fresh, patient_of, unique_ssin
 
+IPS_BUNDLE = "http://hl7.org/fhir/uv/ips/StructureDefinition/Bundle-uv-ips"
+
 
 def _sans_server_fields(body: dict) -> dict:
     return {k: v for k, v in body.items() if k not in {"id", "meta"}}
@@ -104,8 +106,20 @@ def _broken(change) -> dict:
         (lambda b: b["entry"][3].pop("fullUrl"), "Bundle.entry[3].fullUrl"),
         (lambda b: b["entry"][0]["resource"]["subject"].update(reference="urn:uuid:nowhere"),
          "Bundle.entry[0].resource.subject"),
+        # JSON of the wrong shape, which ingest meets before validation: a 422 naming it, never a 500
+        (lambda b: b["entry"].insert(1, "Patient"), "Bundle.entry[1].resource"),
+        (lambda b: b["identifier"].update(system={"value": "x"}), "Bundle.identifier"),
+        (lambda b: b["entry"][0]["resource"].update(subject="Patient/1"), "Bundle.entry[0].resource.subject"),
+        (lambda b: b.setdefault("meta", {}).update(profile=IPS_BUNDLE), "Bundle.meta.profile"),
+        (lambda b: patient_of(b)["identifier"][0].update(system={"resourceType": "Patient"}),
+         "Bundle.entry[1].resource.identifier[0].system"),
+        (lambda b: b["entry"][0]["resource"]["text"].update(extension=1.5), "Bundle.entry[0].resource.text.extension"),
+        (lambda b: b["entry"][4]["resource"].update(identifier=[{"system": ["x"], "value": {"v": 1}}]),
+         "Bundle.entry[4].resource.identifier[0].system"),
     ],
-    ids=["no-identifier", "no-timestamp", "composition-not-first", "no-fullUrl", "subject-unresolved"],
+    ids=["no-identifier", "no-timestamp", "composition-not-first", "no-fullUrl", "subject-unresolved",
+         "entry-not-an-object", "identifier-system-object", "subject-a-string", "meta-profile-a-string",
+         "patient-identifier-system-object", "narrative-extension-a-number", "condition-identifier-arrays"],
 )
 def test_invalid_document_is_422_and_nothing_is_stored(fhir, post_document, change, expression):
     types = ("Bundle", "Patient", "Composition", "Condition", "DocumentReference")
