@@ -14,6 +14,7 @@ from typing import Any
 from psycopg import Cursor
 
 from ..errors import FhirError, NotFound
+from ..store.advisory_locks import lock_keys
 from .pending import Pending
 
 SSIN = "https://www.ehealth.fgov.be/standards/fhir/core/NamingSystem/ssin"
@@ -43,9 +44,7 @@ def matchable_identifiers(patient: dict[str, Any]) -> list[tuple[str, str]]:
 def lock_identifiers(cur: Cursor, identifiers: list[tuple[str, str]]) -> None:
     """Serialise concurrent ingests of one person so that they do not create two Patients
     (one statement, the keys in a fixed order)."""
-    keys = sorted({f"Patient.identifier|{equivalent_systems(s)[0]}|{v}" for s, v in identifiers})
-    if keys:
-        cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(%s::text[]) AS k", (keys,))
+    lock_keys(cur, (f"Patient.identifier|{equivalent_systems(s)[0]}|{v}" for s, v in identifiers))
 
 
 _MAX_MATCHES = 10  # enough to tell none, one or several

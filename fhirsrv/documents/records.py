@@ -30,10 +30,6 @@ class DocumentRecord:
 _COLUMNS = "bundle_id, patient_id, source_key, composition_id, docref_id, document_date, superseded_by"
 
 
-def lock_key(cur: Cursor, key: str) -> None:
-    cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
-
-
 def _first_record(rows: list[tuple]) -> DocumentRecord | None:
     return DocumentRecord(*rows[0]) if rows else None
 

@@ -20,7 +20,8 @@ from psycopg import Cursor
 
 from .bundle_entries import condition_key
 
-# (class, bucket) pairs, apart from the repository's per-resource locks (single bigint keys).
+# (class, bucket) pairs of int4: a lock space apart from the bigint text-key locks of
+# .advisory_locks (whose docstring says why these do not move there).
 CONDITION_LOCK_CLASS = 0x46484952  # "FHIR"
 CONDITION_LOCK_BUCKETS = 256
 

@@ -350,19 +350,15 @@ def compile_expression(
     text: str, resource_types: frozenset[str], choice_types: dict[str, tuple[str, ...]],
     root_type: str | None = None,
 ) -> Callable[[Any, dict], list[Node]]:
-    """Compile ``text``; the result maps (context value, root resource) to nodes.
+    """Compile ``text``; the result maps (context value, root resource) to nodes
+    (:func:`compile_with_keys` without the keys, for callers that evaluate every resource).
 
     With ``root_type`` the expression is specialised for resources of that type: the union
     branches of shared parameters (``AllergyIntolerance.code | Condition.code | …``) that
     start at another type are dropped at compile time.
     Raises :class:`Unsupported` for expressions beyond the subset.
     """
-    evaluate = _Compiler(text, resource_types, choice_types, root_type).compile()
-
-    def run(context: Any, root: dict) -> list[Node]:
-        return evaluate([(context, None)], root)
-
-    return run
+    return compile_with_keys(text, resource_types, choice_types, root_type)[0]
 
 
 def choice_types_from(structure_definitions: Iterable[dict]) -> dict[str, tuple[str, ...]]:

@@ -21,6 +21,7 @@ from psycopg import Cursor
 
 from .. import fhirjson
 from ..errors import Gone, NotFound, PreconditionFailed
+from .advisory_locks import lock_key, lock_keys
 
 
 class IndexLike(Protocol):
@@ -158,6 +159,11 @@ def _row(row: tuple) -> Stored:
     return Stored(*row)
 
 
+def _write_lock_key(rtype: str, rid: str) -> str:
+    """The advisory lock key of one logical resource (``Patient/123``): every write to it holds it."""
+    return f"{rtype}/{rid}"
+
+
 class ResourceStore:
     """Versioned storage of FHIR resources; every method runs in the caller's transaction."""
 
@@ -167,7 +173,7 @@ class ResourceStore:
     # -- writes ------------------------------------------------------------------------
     @staticmethod
     def _lock(cur: Cursor, rtype: str, rid: str) -> None:
-        cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{rtype}/{rid}",))
+        lock_key(cur, _write_lock_key(rtype, rid))
 
     @staticmethod
     def _current(cur: Cursor, rtype: str, rid: str) -> tuple[int, int, bool] | None:
@@ -269,11 +275,7 @@ class ResourceStore:
     def lock_many(cur: Cursor, keys: list[tuple[str, str]]) -> None:
         """The write locks of several resources (the same ones :meth:`update` takes), in one
         statement and a fixed order, so that two callers never wait for each other in a cycle."""
-        if keys:
-            cur.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(%s::text[]) AS k",
-                (sorted({f"{rtype}/{rid}" for rtype, rid in keys}),),
-            )
+        lock_keys(cur, (_write_lock_key(rtype, rid) for rtype, rid in keys))
 
     @staticmethod
     def current_many(cur: Cursor, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Current]:
