@@ -24,6 +24,7 @@ from typing import Any
 from fhirsrv.terminology import CodeCheck
 
 from .context import Run
+from .datatype_rules import wrong_display_issue
 from .outcome import Issue
 from .questionnaire_values import (
     ENTRY_FORMAT,
@@ -209,8 +210,17 @@ def _check_in_valueset(ctx: AnswerContext, q_item: dict[str, Any], valueset: str
         ctx.out.append(Issue("error", "code-invalid", "questionnaire-answer-valueset", f"{here}: {shown} is not in the answer value set {valueset} of item {_link(q_item)}.", here))
     elif answer.valid is None:
         ctx.out.append(Issue("warning", "not-supported", "questionnaire-valueset-unchecked", f"{here}: {shown} could not be checked against the answer value set {valueset} of item {_link(q_item)}: {answer.message or 'the value set cannot be expanded here'}.", here))
-    elif answer.wrong_display:
-        ctx.out.append(Issue(ctx.run.options.display_severity(answer.display_unsure), "code-invalid", "questionnaire-answer-display", f"{here}.display: {answer.message}.", f"{here}.display"))
+    elif answer.wrong_display and not _display_judged_by_coding_rule(ctx, system, code, display):
+        ctx.out.append(wrong_display_issue(ctx.run, answer, here))
+
+
+def _display_judged_by_coding_rule(ctx: AnswerContext, system: str | None, code: str, display: str | None) -> bool:
+    """Whether the base walk's Coding rule (datatype_rules.check_coding) already reports this
+    wrong display: it judges every Coding whose code system the registry holds in full. The
+    answer's value set is checked by the terminology service, which may also hold code
+    systems the registry does not (shipped terminology, stored CodeSystems); only those are
+    reported here, so that a wrong display is one issue, as in the HL7 Java validator."""
+    return bool(system) and display is not None and ctx.run.defs.code_systems.check_display(system, code, display) is not None
 
 
 def _contained_member(ctx: AnswerContext, valueset: dict[str, Any], system: str | None, code: str, display: str | None) -> CodeCheck:
