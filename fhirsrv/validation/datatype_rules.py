@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fhirsrv.conformance.ssin import ssin_is_valid
+from fhirsrv.terminology import CodeCheck
 
 from .context import Run
 from .narrative import check_narrative
@@ -57,7 +58,14 @@ def _check_display(run: Run, system: str, code: str, display: str, path: str, ou
     we do not ship, is never judged."""
     wrong = run.defs.code_systems.check_display(system, code, display)
     if wrong is not None:
-        out.append(Issue(run.options.display_severity(wrong.display_unsure), "invalid", "coding-display", f"{path}.display: {wrong.message}; use the code system's display (or leave display out).", f"{path}.display"))
+        out.append(wrong_display_issue(run, wrong, path))
+
+
+def wrong_display_issue(run: Run, wrong: CodeCheck, path: str) -> Issue:
+    """The issue for the Coding at ``path`` whose display ``wrong`` judged wrong (Java's
+    "Wrong Display Name", on the ``display``): also what a QuestionnaireResponse answer gets
+    when only the terminology service holds the code system (questionnaire_answers)."""
+    return Issue(run.options.display_severity(wrong.display_unsure), "invalid", "coding-display", f"{path}.display: {wrong.message}; use the code system's display (or leave display out).", f"{path}.display")
 
 
 def _decoded(data: str) -> bytes | None:

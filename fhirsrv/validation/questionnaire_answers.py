@@ -24,6 +24,7 @@ from typing import Any
 from fhirsrv.terminology import CodeCheck
 
 from .context import Run
+from .datatype_rules import wrong_display_issue
 from .outcome import Issue
 from .questionnaire_values import (
     ENTRY_FORMAT,
@@ -44,7 +45,6 @@ from .questionnaire_values import (
     as_decimal,
     as_dict,
     as_list,
-    comparable_instant,
     decimal_places,
     extension_value,
     extensions,
@@ -52,9 +52,7 @@ from .questionnaire_values import (
     whole_number,
 )
 from .references import type_of_reference
-from .ucum import parse_unit
-
-UCUM = "http://unitsofmeasure.org"
+from .value_limits import UCUM, Verdict, judge
 
 _CHOICE_FORMS = ("valueCoding", "valueString", "valueInteger", "valueDate", "valueTime", "valueReference")
 
@@ -212,8 +210,17 @@ def _check_in_valueset(ctx: AnswerContext, q_item: dict[str, Any], valueset: str
         ctx.out.append(Issue("error", "code-invalid", "questionnaire-answer-valueset", f"{here}: {shown} is not in the answer value set {valueset} of item {_link(q_item)}.", here))
     elif answer.valid is None:
         ctx.out.append(Issue("warning", "not-supported", "questionnaire-valueset-unchecked", f"{here}: {shown} could not be checked against the answer value set {valueset} of item {_link(q_item)}: {answer.message or 'the value set cannot be expanded here'}.", here))
-    elif answer.wrong_display:
-        ctx.out.append(Issue(ctx.run.options.display_severity(answer.display_unsure), "code-invalid", "questionnaire-answer-display", f"{here}.display: {answer.message}.", f"{here}.display"))
+    elif answer.wrong_display and not _display_judged_by_coding_rule(ctx, system, code, display):
+        ctx.out.append(wrong_display_issue(ctx.run, answer, here))
+
+
+def _display_judged_by_coding_rule(ctx: AnswerContext, system: str | None, code: str, display: str | None) -> bool:
+    """Whether the base walk's Coding rule (datatype_rules.check_coding) already reports this
+    wrong display: it judges every Coding whose code system the registry holds in full. The
+    answer's value set is checked by the terminology service, which may also hold code
+    systems the registry does not (shipped terminology, stored CodeSystems); only those are
+    reported here, so that a wrong display is one issue, as in the HL7 Java validator."""
+    return bool(system) and display is not None and ctx.run.defs.code_systems.check_display(system, code, display) is not None
 
 
 def _contained_member(ctx: AnswerContext, valueset: dict[str, Any], system: str | None, code: str, display: str | None) -> CodeCheck:
@@ -258,15 +265,33 @@ def _enumerated_member(ctx: AnswerContext, valueset: dict[str, Any], system: str
 # ----------------------------------------------------------------------------- by value type
 
 
-def _check_number(ctx: AnswerContext, q_item: dict[str, Any], value: Any, here: str) -> None:
-    number = as_decimal(value)
-    if number is None:
-        return
-    for url, is_min in ((MIN_VALUE, True), (MAX_VALUE, False)):
+def _check_limits(ctx: AnswerContext, q_item: dict[str, Any], tcode: str, value: Any, here: str,
+                  urls: tuple[str, str] = (MIN_VALUE, MAX_VALUE)) -> None:
+    """The item's lower and upper bound extensions (``urls``) on an answer of FHIR type
+    ``tcode``, compared as profiles' minValue/maxValue are (:func:`.value_limits.judge`)."""
+    for url, is_min in zip(urls, (True, False), strict=True):
         limit = extension_value(q_item, url)
-        bound = as_decimal(limit[1]) if limit is not None else None
-        if bound is not None and (number < bound if is_min else number > bound):
-            ctx.out.append(Issue("error", "value", "questionnaire-value-range", f"{here}: {value} is {'below the minimum' if is_min else 'above the maximum'} {bound} allowed for item {_link(q_item)}.", here))
+        if limit is None:
+            continue
+        verdict = judge(tcode, value, limit[1], is_min)
+        if verdict is not None:
+            ctx.out.append(_limit_issue(q_item, verdict, tcode, value, limit[1], is_min, here))
+
+
+def _limit_issue(q_item: dict[str, Any], verdict: Verdict, tcode: str, value: Any, bound: Any, is_min: bool, here: str) -> Issue:
+    quantity = tcode == "Quantity"
+    shown, shown_bound = (_show_quantity(value), _show_quantity(bound)) if quantity else (str(value), str(bound))
+    which = "minimum" if is_min else "maximum"
+    if verdict.why is not None and verdict.certain:
+        return Issue("error", "value", "questionnaire-quantity-incomparable", f"{here}: {shown} cannot be compared with the {which} {shown_bound} of item {_link(q_item)}: {verdict.why}.", here)
+    if verdict.why is not None:
+        message_id = "questionnaire-quantity-unchecked" if quantity else "questionnaire-value-unchecked"
+        return Issue("warning", "not-supported", message_id, f"{here}: {shown} could not be compared with the {which} {shown_bound} of item {_link(q_item)}: {verdict.why}.", here)
+    return Issue("error", "value", "questionnaire-value-range", f"{here}: {shown} is {'less' if is_min else 'greater'} than the {which} {shown_bound} allowed for item {_link(q_item)}.", here)
+
+
+def _check_number(ctx: AnswerContext, q_item: dict[str, Any], value: Any, here: str) -> None:
+    _check_limits(ctx, q_item, "decimal", value, here)
 
 
 def _check_decimal(ctx: AnswerContext, q_item: dict[str, Any], value: Any, here: str) -> None:
@@ -281,31 +306,11 @@ def _check_places(ctx: AnswerContext, q_item: dict[str, Any], value: Any, here: 
 
 
 def _check_date(ctx: AnswerContext, q_item: dict[str, Any], value: Any, here: str) -> None:
-    try:
-        moment = comparable_instant(value)
-    except ValueError:
-        return  # the base walk reports a malformed date
-    for url, is_min in ((MIN_VALUE, True), (MAX_VALUE, False)):
-        limit = extension_value(q_item, url)
-        if limit is None:
-            continue
-        try:
-            bound = comparable_instant(limit[1])
-        except ValueError:
-            continue
-        if moment < bound if is_min else moment > bound:
-            ctx.out.append(Issue("error", "value", "questionnaire-value-range", f"{here}: {value} is {'before the earliest' if is_min else 'after the latest'} value {limit[1]} allowed for item {_link(q_item)}.", here))
+    _check_limits(ctx, q_item, "dateTime", value, here)
 
 
 def _check_time(ctx: AnswerContext, q_item: dict[str, Any], value: Any, here: str) -> None:
-    if not isinstance(value, str):
-        return
-    for url, is_min in ((MIN_VALUE, True), (MAX_VALUE, False)):
-        limit = extension_value(q_item, url)
-        if limit is None or not isinstance(limit[1], str):
-            continue
-        if value < limit[1] if is_min else value > limit[1]:
-            ctx.out.append(Issue("error", "value", "questionnaire-value-range", f"{here}: {value} is {'before the earliest' if is_min else 'after the latest'} time {limit[1]} allowed for item {_link(q_item)}.", here))
+    _check_limits(ctx, q_item, "time", value, here)
 
 
 def _check_string(ctx: AnswerContext, q_item: dict[str, Any], value: Any, here: str) -> None:
@@ -383,10 +388,7 @@ def _check_reference(ctx: AnswerContext, q_item: dict[str, Any], value: Any, her
 def _check_quantity(ctx: AnswerContext, q_item: dict[str, Any], value: Any, here: str) -> None:
     if not isinstance(value, dict):
         return
-    for url, is_min in ((MIN_QUANTITY, True), (MAX_QUANTITY, False)):
-        limit = extension_value(q_item, url)
-        if limit is not None and isinstance(limit[1], dict):
-            _compare_quantity(ctx, q_item, value, limit[1], is_min, here)
+    _check_limits(ctx, q_item, "Quantity", value, here, (MIN_QUANTITY, MAX_QUANTITY))
     if value.get("value") is not None:
         _check_places(ctx, q_item, value["value"], f"{here}.value")
     # questionnaire-unitOption lists the units allowed; questionnaire-unit names the one unit
@@ -402,31 +404,6 @@ def _check_quantity(ctx: AnswerContext, q_item: dict[str, Any], value: Any, here
             ctx.out.append(Issue("error", "value", "questionnaire-quantity-unit", f"{here} has no coded unit; item {_link(q_item)} needs a unit from {unit_vs[1]}.", here))
         else:
             _check_in_valueset(ctx, q_item, unit_vs[1], value.get("system"), code, None, here)
-
-
-def _compare_quantity(ctx: AnswerContext, q_item: dict[str, Any], value: dict[str, Any], limit: dict[str, Any], is_min: bool, here: str) -> None:
-    got, bound = as_decimal(value.get("value")), as_decimal(limit.get("value"))
-    if got is None or bound is None:
-        return
-    which = "minimum" if is_min else "maximum"
-    coded = all(isinstance(q.get(k), str) for q in (value, limit) for k in ("system", "code"))
-    if not coded:
-        ctx.out.append(Issue("error", "value", "questionnaire-quantity-incomparable", f"{here}: {_show_quantity(value)} cannot be compared with the {which} {_show_quantity(limit)} of item {_link(q_item)}: both need a coded unit (system and code).", here))
-        return
-    if (value["system"], value["code"]) != (limit["system"], limit["code"]):
-        if value["system"] != UCUM or limit["system"] != UCUM:
-            ctx.out.append(Issue("error", "value", "questionnaire-quantity-incomparable", f"{here}: {_show_quantity(value)} cannot be compared with the {which} {_show_quantity(limit)} of item {_link(q_item)}: the units differ.", here))
-            return
-        source, target = parse_unit(value["code"]), parse_unit(limit["code"])
-        if source is None or target is None:
-            ctx.out.append(Issue("warning", "not-supported", "questionnaire-quantity-unchecked", f"{here}: {_show_quantity(value)} could not be compared with the {which} {_show_quantity(limit)} of item {_link(q_item)}: converting between these UCUM units is not supported here.", here))
-            return
-        if source[1] != target[1]:  # dimensions
-            ctx.out.append(Issue("error", "value", "questionnaire-quantity-incomparable", f"{here}: {_show_quantity(value)} cannot be compared with the {which} {_show_quantity(limit)} of item {_link(q_item)}: the units measure different things.", here))
-            return
-        got, bound = got * source[0], bound * target[0]
-    if got < bound if is_min else got > bound:
-        ctx.out.append(Issue("error", "value", "questionnaire-value-range", f"{here}: {_show_quantity(value)} is {'below' if is_min else 'above'} the {which} {_show_quantity(limit)} allowed for item {_link(q_item)}.", here))
 
 
 def _unit_matches(value: dict[str, Any], option: dict[str, Any]) -> bool:

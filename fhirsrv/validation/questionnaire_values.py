@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from .value_limits import moment_of
 
 EXT = "http://hl7.org/fhir/StructureDefinition/"
 SDC = "http://hl7.org/fhir/uv/sdc/StructureDefinition/"
@@ -79,28 +80,15 @@ def whole_number(element: dict[str, Any], url: str) -> int | None:
     return int(number) if number == number.to_integral_value() else None
 
 
-_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$")
-
-
 def comparable_instant(text: Any) -> datetime:
-    """A date or dateTime (any precision) as the first instant it covers, for ordering.
-
+    """A date or dateTime (any precision) as the first instant it covers, for ordering:
     ``2022-06-30`` is after ``2022-06`` (the first of June), as the Java validator compares
-    them (fhir-test-cases date-time-min-max). Values with a timezone are put in UTC; values
-    without one are compared as they are written.
-    """
-    if not isinstance(text, str):
+    them. Values with a timezone are put in UTC; values without one are taken as written
+    (:func:`.value_limits.moment_of`). Raises ValueError for anything else."""
+    found = moment_of(text)
+    if found is None:
         raise ValueError(f"not a date: {text!r}")
-    match = _DATE.match(text)
-    if match is None:
-        raise ValueError(f"not a date: {text!r}")
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
-    moment = datetime(int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0), int(second or 0),
-                      int(float(fraction) * 1_000_000) if fraction else 0)
-    if zone:
-        offset = 0 if zone == "Z" else (1 if zone[0] == "+" else -1) * (int(zone[1:3]) * 60 + int(zone[4:6]))
-        moment = (moment.replace(tzinfo=UTC) - timedelta(minutes=offset)).replace(tzinfo=None)
-    return moment
+    return found[0]
 
 
 def decimal_places(value: Any) -> int:

@@ -335,7 +335,7 @@ def test_number_date_and_text_limits(validator):
         {"linkId": "when", "type": "dateTime", "extension": [ext("maxValue", dateTime="2022-06")]},
         {"linkId": "s", "type": "string", "maxLength": 5, "extension": [ext("minLength", integer=2), ext("regex", string="[a-z]+")]},
     )
-    good = response(item("n", answer(integer=18)), item("d", answer(decimal=1.5)), item("when", answer(dateTime="2022-06-01T00:00:00Z")),
+    good = response(item("n", answer(integer=18)), item("d", answer(decimal=1.5)), item("when", answer(dateTime="2022-05-31T08:00:00Z")),
                     item("s", answer(string="abc")), q=q)
     assert q_issues(validator, good) == [], describe(q_issues(validator, good))
     bad = response(item("n", answer(integer=121)), item("d", answer(decimal=1.25)), item("when", answer(dateTime="2022-06-30")),
@@ -369,6 +369,59 @@ def test_quantity_units_and_limits_with_ucum_conversion(validator):
     assert_issue(only(inches, "questionnaire-quantity-unit"), "error", "value", "QuestionnaireResponse.item[0].answer[0].valueQuantity")
     uncoded = q_issues(validator, response(item("h", answer(quantity={"value": 1, "unit": "m"})), q=q))
     assert only(uncoded, "questionnaire-quantity-incomparable").severity == "error"
+
+
+def _quantity_item(*limits: dict[str, Any]) -> dict[str, Any]:
+    return questionnaire({"linkId": "h", "type": "quantity", "extension": list(limits)})
+
+
+def _quantity_answer(validator, q: dict[str, Any], value: Any, code: str, system: str = "http://unitsofmeasure.org") -> list[Issue]:
+    return q_issues(validator, response(item("h", answer(quantity={"value": value, "system": system, "code": code})), q=q))
+
+
+def test_quantity_limits_compare_converted_amounts_rounded(validator):
+    """3 /min is 180 /h exactly; multiplied out in base units without rounding it came out a
+    hair above (1/60 and 1/3600 do not end), and the answer was reported above its maximum."""
+    q = _quantity_item(ext("sdc-questionnaire-maxQuantity", quantity={"value": 180, "system": "http://unitsofmeasure.org", "code": "/h"}))
+    assert _quantity_answer(validator, q, 3, "/min") == []
+    over = _quantity_answer(validator, q, 3.1, "/min")
+    assert_issue(only(over, "questionnaire-value-range"), "error", "value", "QuestionnaireResponse.item[0].answer[0].valueQuantity")
+    assert "3.1 (UCUM#/min) is greater than the maximum 180 (UCUM#/h)" in only(over, "questionnaire-value-range").diagnostics
+
+
+def test_quantity_limits_that_cannot_be_compared(validator):
+    """fhir-test-cases quantity-min-max-incompat-units (kg against [mi_i]) and quantity-min-max
+    ("no formal units"): errors, as Java reports them; a UCUM unit our converter does not know
+    is a warning (cannot check here)."""
+    ucum = "http://unitsofmeasure.org"
+    q = _quantity_item(ext("sdc-questionnaire-minQuantity", quantity={"value": 10, "unit": "Miles", "system": ucum, "code": "[mi_i]"}))
+    here = "QuestionnaireResponse.item[0].answer[0].valueQuantity"
+    assert_issue(only(_quantity_answer(validator, q, 50, "kg"), "questionnaire-quantity-incomparable"), "error", "value", here)
+    assert_issue(only(_quantity_answer(validator, q, 50, "kg", system="http://example.org/units"), "questionnaire-quantity-incomparable"), "error", "value", here)
+    assert_issue(only(_quantity_answer(validator, q, 50, "[smoot]"), "questionnaire-quantity-unchecked"), "warning", "not-supported", here)
+    uncoded = _quantity_item(ext("sdc-questionnaire-minQuantity", quantity={"value": 10, "unit": "Kg"}))
+    found = q_issues(validator, response(item("h", answer(quantity={"value": 5, "unit": "Kg"})), q=uncoded))
+    issue = only(found, "questionnaire-quantity-incomparable")
+    assert_issue(issue, "error", "value", here)
+    assert "both need a coded unit" in issue.diagnostics
+
+
+def test_date_limits_with_and_without_a_time_zone(validator):
+    """A zone-less bound (2022-06-30, a local date) against a zoned answer: decided only when
+    every offset (UTC-12:00 … UTC+14:00) gives the same answer, else a warning that says so;
+    the answer used to be guessed as if the date were UTC."""
+    q = questionnaire({"linkId": "when", "type": "dateTime", "extension": [ext("maxValue", date="2022-06-30")]})
+
+    def issues(value: str) -> list[Issue]:
+        return q_issues(validator, response(item("when", answer(dateTime=value)), q=q))
+
+    here = "QuestionnaireResponse.item[0].answer[0].valueDateTime"
+    assert issues("2022-06-29T09:00:00Z") == []
+    assert issues("2022-06-30") == []  # both zone-less: compared as written
+    assert_issue(only(issues("2022-06-30T12:01:00Z"), "questionnaire-value-range"), "error", "value", here)
+    near = issues("2022-06-30T10:00:00+02:00")  # 08:00 UTC: before or after local midnight of the 30th, by zone
+    assert_issue(only(near, "questionnaire-value-unchecked"), "warning", "not-supported", here)
+    assert not [i for i in near if i.is_error], describe(near)
 
 
 def test_attachment_mime_type_and_size(validator):
