@@ -32,6 +32,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from fhirsrv.conformance.element_paths import choice_type_suffix
+
 from . import invariants
 from .model import Elem, StructureModel
 from .options import ValidationOptions
@@ -170,7 +172,7 @@ def owner_paths(owner: ExtensionOwner) -> list[str]:
     if elem.choice and tcode:
         stem = elem.path[:-3]
         paths.append(stem)
-        suffix = tcode[:1].upper() + tcode[1:]
+        suffix = choice_type_suffix(tcode)
         if rooted.endswith(elem.json_name + suffix):
             rooted_stem = rooted[: -len(suffix)]
             paths.extend((rooted_stem, rooted_stem + "[x]"))

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from itertools import zip_longest
 from typing import Any
 
+from fhirsrv.conformance.element_paths import choice_type_suffix
+
 from . import invariants
 from .bindings import CHECKED_STRENGTHS, CODED_TYPES, check_binding
 from .compiler import CORE_PREFIX
@@ -35,10 +37,6 @@ from .value_limits import check_limits
 from .values import equals_fixed, fixed_differences, matches_pattern, show
 
 RESOURCE_TYPE_NAMES = ("Resource", "DomainResource")
-
-
-def _cap(code: str) -> str:
-    return code[:1].upper() + code[1:]
 
 
 # ----------------------------------------------------------------------------- resources
@@ -252,10 +250,10 @@ def child_index(run: Run, elem: Elem, tcode: str | None, base: bool) -> tuple[di
         for child in children.values():
             if child.choice:
                 for type_ref in child.types:
-                    index[child.json_name + _cap(type_ref.code)] = (child, type_ref.code, type_ref.code in primitives, child.json_name, False)
+                    index[child.json_name + choice_type_suffix(type_ref.code)] = (child, type_ref.code, type_ref.code in primitives, child.json_name, False)
                 for type_slice in child.slices:
                     for type_ref in type_slice.types:
-                        index[child.json_name + _cap(type_ref.code)] = (type_slice, type_ref.code, type_ref.code in primitives, child.json_name, False)
+                        index[child.json_name + choice_type_suffix(type_ref.code)] = (type_slice, type_ref.code, type_ref.code in primitives, child.json_name, False)
             else:
                 index.setdefault(child.json_name, (child, None, child.single_type in primitives, None, False))
         required = tuple(
@@ -374,7 +372,7 @@ def _check_disallowed_choice(index: dict[str, Slot], key: str, path: str, out: l
             continue
         child, ctype, _, _, _ = slot
         if ctype and child.choice and key.startswith(child.json_name) and key[len(child.json_name):][:1].isupper():
-            allowed = ", ".join(child.json_name + _cap(t.code) for t in child.types)
+            allowed = ", ".join(child.json_name + choice_type_suffix(t.code) for t in child.types)
             out.append(Issue("error", "structure", "type-not-allowed", f"{key!r} is not allowed by the profile here; {child.json_name}[x] may only be {allowed}.", f"{path}.{key}"))
             return
 
