@@ -19,8 +19,9 @@ checkExtension``); fhirsrv asks the same ones, so both give one verdict:
    type, its path from the resource, its definition's path inside its datatype; a context
    also matches through the type hierarchy (``DomainResource.text`` matches ``Patient.text``).
    ``Element``/``Any``/``Base`` match everywhere. A ``fhirpath`` context is evaluated on the
-   resource and admits the elements it selects (compared by value: FHIRPath results are
-   copies); one that tests rather than selects (it gives booleans: ``artifact-isOwned``) or
+   resource, typed as invariants are (:func:`.invariants.evaluate_typed`: ``%resource.
+   ofType(Patient)`` sees a Patient), and admits the elements it selects (compared by value:
+   FHIRPath results are copies); one that tests rather than selects (it gives booleans: ``artifact-isOwned``) or
    cannot be evaluated is not held against the instance. ``contextInvariant`` is not
    evaluated: the expressions in the shipped packages mix
    R5 types and ``%extension`` variables that an R4 evaluation would get wrong.
@@ -188,8 +189,9 @@ def _fhirpath_context_admits(expression: str, owner: ExtensionOwner) -> bool:
     if owner.resource is None:
         return True
     try:
-        selected = invariants.compiled(expression)(owner.resource, {"resource": owner.resource, "rootResource": owner.resource})
-    except Exception:  # an expression we cannot parse or evaluate: no verdict
+        # typed as invariants are: ``%resource.ofType(Patient)`` must see a Patient, not a JSON object
+        selected = invariants.evaluate_typed(expression, owner.resource, None, owner.resource, owner.resource)
+    except invariants.InvariantError:  # an expression we cannot parse or evaluate: no verdict
         return True
     if selected and all(isinstance(item, bool) for item in selected):
         return True  # a test, not a selection of elements
