@@ -12,7 +12,6 @@ the profile's size.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import zip_longest
 from typing import Any
@@ -397,10 +396,11 @@ def _check_required(run: Run, required: tuple[Elem, ...], present: set[int], pat
 def walk_property(run: Run, child: Elem, ctype: str | None, key: str, value: Any, ext: Any, path: str, base: bool, out: list[Issue]) -> None:
     """One JSON property (``key`` with its ``_key``): its JSON shape, each value, its slices.
 
-    A single-valued element goes through the same steps as a repeating one, as one entry
-    at its own path (no index), so that cardinality, null values and slicing are judged by
-    one code path for both. The caller (_walk_children) has already left out properties a
-    profile walk has nothing to check in (see profile_inert).
+    A single-valued element goes through the same steps as a repeating one, as one value at
+    its own path (no index): the cardinality maximum, each value (walk_value, which reports
+    a null one) and the slicing are judged by one code path for both. The caller
+    (_walk_children) has already left out properties a profile walk has nothing to check in
+    (see profile_inert).
     """
     here = f"{path}.{key}"
     if child.many:
@@ -425,26 +425,23 @@ def walk_property(run: Run, child: Elem, ctype: str | None, key: str, value: Any
                 out.append(Issue("error", "structure", "empty-array", f"{here} is an empty array; omit the element instead.", here))
             if exts and value is not None and len(exts) != len(items):
                 out.append(Issue("error", "structure", "primitive-extension-mismatch", f"_{key} must have as many entries as {key} ({len(items)}), not {len(exts)}.", here))
-        paths = [f"{here}[{i}]" for i in range(max(len(items), len(exts)))]
+        paths: list[str] | None = [f"{here}[{i}]" for i in range(max(len(items), len(exts)))]
         count = len(paths)
-        entries: Iterable[tuple[Any, Any, str]] = zip_longest(items, exts, paths)
     elif isinstance(value, list) or isinstance(ext, list):
         if base:
             out.append(Issue("error", "structure", "json-array-unexpected", f"{here} must be a single value, not an array (its maximum cardinality is 1).", here))
         return
     else:
-        count = 1
-        entries = ((value, ext, here),)
+        paths, count = None, 1  # the one value, at ``here``
     if child.max is not None and count > child.max:
         _check_max(child, count, here, base, out)
-    for item, item_ext, at in entries:
-        if item is None and item_ext is None:
-            if base:
-                out.append(Issue("error", "structure", "null-value", f"{at} is null; a value or an extension is required (remove the entry instead).", at))
-            continue
-        walk_value(run, child, ctype, item, item_ext, at, base, out)
+    if paths is None:
+        walk_value(run, child, ctype, value, ext, here, base, out)
+    else:
+        for item, item_ext, at in zip_longest(items, exts, paths):
+            walk_value(run, child, ctype, item, item_ext, at, base, out)
     if child.slices and child.slicing is not None:
-        if not child.many:
+        if paths is None:
             items, exts, paths = [value], [ext], [here]
         check_slices(run, child, ctype, items, exts, paths, here, out)
 
@@ -579,6 +576,11 @@ def _plan_inert(run: Run, elem: Elem, plan: ValuePlan) -> bool:
 
 
 def walk_value(run: Run, elem: Elem, ctype: str | None, item: Any, ext: Any, path: str, base: bool, out: list[Issue]) -> None:
+    """One value of an element (with its ``_name`` object, for a primitive) at ``path``."""
+    if item is None and ext is None:  # ``"name": null``, or a null in an array
+        if base:
+            out.append(Issue("error", "structure", "null-value", f"{path} is null; a value or an extension is required (remove the entry instead).", path))
+        return
     plan = (elem.base_plans if base else elem.profile_plans).get(ctype) or value_plan(run, elem, ctype, base)
     kind = plan.kind
     if kind == PRIMITIVE:
