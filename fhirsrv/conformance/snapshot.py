@@ -29,6 +29,8 @@ import copy
 import re
 from typing import Any, Protocol
 
+from .element_paths import choice_type_suffix
+
 CORE_SD = "http://hl7.org/fhir/StructureDefinition/"
 
 # Differential keys that are never copied onto the snapshot element as they are.
@@ -226,7 +228,7 @@ class _Builder:
         copies[0]["min"] = 0
         if sliced["path"].endswith("[x]"):  # a type slice named after its type: valueQuantity
             stem = sliced["path"].rsplit(".", 1)[-1][:-3]
-            typed = [t for t in sliced.get("type", []) if stem + _type_suffix(t["code"]) == slice_name]
+            typed = [t for t in sliced.get("type", []) if stem + choice_type_suffix(t["code"]) == slice_name]
             copies[0]["type"] = typed or copies[0].get("type", [])
         insert_at = self.subtree_end(owner, with_slices=True)
         self.elements[insert_at:insert_at] = copies
@@ -248,7 +250,7 @@ class _Builder:
                 continue
             type_name = name[len(stem) :]
             original = self.choice_types.get(candidate, element.get("type", []))
-            allowed = [t for t in original if _type_suffix(t["code"]) == type_name]
+            allowed = [t for t in original if choice_type_suffix(t["code"]) == type_name]
             if not allowed:
                 continue
             existing = self.index_of(f"{candidate}:{name}")
@@ -321,11 +323,6 @@ class _Builder:
         elements = definition["snapshot"]["element"]
         root = elements[0].get("id") or elements[0]["path"]
         return [(root, child) for child in elements[1:]]
-
-
-def _type_suffix(code: str) -> str:
-    """The type's part of a concrete choice name: ``dateTime`` → ``DateTime``."""
-    return code[:1].upper() + code[1:]
 
 
 def _default_slicing(element: Element) -> dict[str, Any]:

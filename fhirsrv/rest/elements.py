@@ -12,6 +12,7 @@ from typing import Any
 from flask import request
 
 from .. import fhirjson
+from ..conformance.element_paths import choice_type_suffix
 from ..errors import FhirError
 from .http import services
 
@@ -87,7 +88,7 @@ def _top_level_names(rtype: str, wanted: Any) -> set[str]:
         name = parts[1]
         if name.endswith("[x]"):
             stem = name[:-3]
-            names.update(stem + t["code"][0].upper() + t["code"][1:] for t in element.get("type", []))
+            names.update(stem + choice_type_suffix(t["code"]) for t in element.get("type", []))
         else:
             names.add(name)
     return names

@@ -19,6 +19,8 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..conformance.element_paths import choice_type_suffix
+
 Node = tuple[Any, str | None]
 Eval = Callable[[list[Node], dict], list[Node]]  # (focus, root resource) -> result
 
@@ -373,7 +375,7 @@ def choice_types_from(structure_definitions: Iterable[dict]) -> dict[str, tuple[
             suffixes = found.setdefault(name, [])
             for type_ref in element.get("type", ()):
                 code = type_ref.get("code", "")
-                suffix = code[0].upper() + code[1:] if code else ""
+                suffix = choice_type_suffix(code)
                 if suffix and suffix not in suffixes:
                     suffixes.append(suffix)
     return {name: tuple(s) for name, s in found.items()}

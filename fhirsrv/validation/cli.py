@@ -76,7 +76,7 @@ def run(argv: list[str], *, validator: Validator | None = None, stdout: TextIO |
         return 2 if exc.code else 0
     validator = validator or default_validator()
     if args.unknown_extensions and args.unknown_extensions != validator.options.unknown_extensions:
-        validator = Validator(validator.registry, options=replace(validator.options, unknown_extensions=args.unknown_extensions))
+        validator = validator.with_options(replace(validator.options, unknown_extensions=args.unknown_extensions))
     try:
         profiles = [resolve_profile(p, validator.registry) for p in args.profile]
     except UnknownProfile as exc:

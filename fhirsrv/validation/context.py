@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from fhirsrv.conformance.element_paths import choice_type_suffix
 from fhirsrv.conformance.snapshot import constrains_base_type
 from fhirsrv.terminology import ValueSetChecker
 from fhirsrv.terminology.content import StoredResources
@@ -59,7 +60,7 @@ class Definitions:
                     self.core_constraints.add(constraint.get("key", ""))
         self.primitives: dict[str, PrimitiveRule] = build_rules(primitive_sds)
         fastpath.CHOICE_SUFFIXES.update(
-            sd["type"][:1].upper() + sd["type"][1:]
+            choice_type_suffix(sd["type"])
             for sd in registry.iter_type("StructureDefinition")
             if sd.get("kind") in ("primitive-type", "complex-type") and sd.get("derivation") == "specialization"
         )

@@ -19,8 +19,9 @@ checkExtension``); fhirsrv asks the same ones, so both give one verdict:
    type, its path from the resource, its definition's path inside its datatype; a context
    also matches through the type hierarchy (``DomainResource.text`` matches ``Patient.text``).
    ``Element``/``Any``/``Base`` match everywhere. A ``fhirpath`` context is evaluated on the
-   resource and admits the elements it selects (compared by value: FHIRPath results are
-   copies); one that tests rather than selects (it gives booleans: ``artifact-isOwned``) or
+   resource, typed as invariants are (:func:`.invariants.evaluate_typed`: ``%resource.
+   ofType(Patient)`` sees a Patient), and admits the elements it selects (compared by value:
+   FHIRPath results are copies); one that tests rather than selects (it gives booleans: ``artifact-isOwned``) or
    cannot be evaluated is not held against the instance. ``contextInvariant`` is not
    evaluated: the expressions in the shipped packages mix
    R5 types and ``%extension`` variables that an R4 evaluation would get wrong.
@@ -31,6 +32,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from fhirsrv.conformance.element_paths import choice_type_suffix
 
 from . import invariants
 from .model import Elem, StructureModel
@@ -170,7 +173,7 @@ def owner_paths(owner: ExtensionOwner) -> list[str]:
     if elem.choice and tcode:
         stem = elem.path[:-3]
         paths.append(stem)
-        suffix = tcode[:1].upper() + tcode[1:]
+        suffix = choice_type_suffix(tcode)
         if rooted.endswith(elem.json_name + suffix):
             rooted_stem = rooted[: -len(suffix)]
             paths.extend((rooted_stem, rooted_stem + "[x]"))
@@ -186,8 +189,9 @@ def _fhirpath_context_admits(expression: str, owner: ExtensionOwner) -> bool:
     if owner.resource is None:
         return True
     try:
-        selected = invariants.compiled(expression)(owner.resource, {"resource": owner.resource, "rootResource": owner.resource})
-    except Exception:  # an expression we cannot parse or evaluate: no verdict
+        # typed as invariants are: ``%resource.ofType(Patient)`` must see a Patient, not a JSON object
+        selected = invariants.evaluate_typed(expression, owner.resource, None, owner.resource, owner.resource)
+    except invariants.InvariantError:  # an expression we cannot parse or evaluate: no verdict
         return True
     if selected and all(isinstance(item, bool) for item in selected):
         return True  # a test, not a selection of elements

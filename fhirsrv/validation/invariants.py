@@ -279,6 +279,28 @@ def _typed(resource: Any) -> Any:
     return resource
 
 
+def evaluate_typed(
+    expression: str,
+    data: Any,
+    type_name: str | None,
+    resource: dict[str, Any] | None,
+    root_resource: dict[str, Any] | None,
+) -> list[Any]:
+    """What ``expression`` gives on ``data`` (of FHIR type ``type_name``; None for a resource,
+    which carries its own), with ``%resource``/``%rootResource`` typed (see :func:`_typed`).
+
+    The one fhirpathpy evaluation of the validator: invariants judge its result, extension
+    contexts of type ``fhirpath`` compare it with the element holding the extension. Raises
+    :class:`InvariantError` when the expression cannot be parsed or evaluated.
+    """
+    fn = compiled(expression)
+    node = ResourceNode.create_node(data, type_name) if type_name else data
+    try:
+        return fn(node, {"resource": _typed(resource), "rootResource": _typed(root_resource or resource), "context": node})
+    except Exception as exc:
+        raise InvariantError(f"cannot evaluate {expression!r}: {exc}") from None
+
+
 def _evaluate_slow(
     expression: str,
     data: Any,
@@ -286,10 +308,4 @@ def _evaluate_slow(
     resource: dict[str, Any] | None,
     root_resource: dict[str, Any] | None,
 ) -> bool:
-    fn = compiled(expression)
-    node = ResourceNode.create_node(data, type_name) if type_name else data
-    try:
-        result = fn(node, {"resource": _typed(resource), "rootResource": _typed(root_resource or resource), "context": node})
-    except Exception as exc:
-        raise InvariantError(f"cannot evaluate {expression!r}: {exc}") from None
-    return _truth(result)
+    return _truth(evaluate_typed(expression, data, type_name, resource, root_resource))

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from fhirsrv.conformance.element_paths import path_steps
+
 from . import walker  # the walk and slicing call each other; attributes are used at call time
 from .context import Run
 from .model import NOTHING, Discriminator, Elem
@@ -24,29 +26,9 @@ _CALL = re.compile(r"^(ofType|extension)\((.*)\)$")
 
 
 @lru_cache(maxsize=1024)
-def _segments(path: str) -> tuple[str, ...]:
-    """Split a discriminator path on dots outside parentheses and quotes."""
-    parts, depth, current, quote = [], 0, "", False
-    for char in path:
-        if char == "'":
-            quote = not quote
-        elif not quote and char == "(":
-            depth += 1
-        elif not quote and char == ")":
-            depth -= 1
-        if char == "." and depth == 0 and not quote:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    parts.append(current)
-    return tuple(p for p in parts if p and p != "$this")
-
-
-@lru_cache(maxsize=1024)
 def _steps(path: str) -> tuple[tuple[str, re.Match[str] | None], ...]:
     """The segments of a discriminator path, each with its ``ofType()``/``extension()`` match."""
-    return tuple((segment, _CALL.match(segment)) for segment in _segments(path))
+    return tuple((segment, _CALL.match(segment)) for segment in path_steps(path))
 
 
 def values_at(run: Run, item: Any, path: str, where: str) -> list[tuple[Any, str]]:
@@ -85,7 +67,7 @@ def values_at(run: Run, item: Any, path: str, where: str) -> list[tuple[Any, str
 def definition_at(run: Run, slice_elem: Elem, path: str) -> Elem | None:
     """The element definition inside the slice that the discriminator path names."""
     elem: Elem | None = slice_elem
-    for segment in _segments(path):
+    for segment in path_steps(path):
         if elem is None:
             return None
         if segment == "resolve()" or _CALL.match(segment):

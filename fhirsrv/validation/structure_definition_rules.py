@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from fhirsrv.conformance.element_paths import choice_type_suffix, path_steps
 from fhirsrv.conformance.snapshot import CORE_SD, SnapshotError, element_id, generate_snapshot, snapshot_of
 
 from .outcome import Issue
@@ -95,10 +96,6 @@ def _generated_snapshot(run: Run, sd: dict[str, Any], path: str, out: list[Issue
 # -- differential paths -------------------------------------------------------------------
 
 
-def _type_suffix(code: str) -> str:
-    return code[:1].upper() + code[1:]
-
-
 def _check_paths(differential: list[Element], snapshot: list[Element], where: str, out: list[Issue]) -> bool:
     """Each differential path names a snapshot element; a concrete choice name needs a type
     of that choice. Returns False when a path is wrong (later checks would only repeat it)."""
@@ -132,8 +129,8 @@ def _path_problem(path: str, types_by_path: dict[str, set[str]]) -> str | None:
         choice = choices[0]
         stem = choice[len(current) + 1:-3]
         allowed = sorted(types_by_path[choice])
-        if stem + _type_suffix(segment[len(stem):]) != segment or segment[len(stem):] not in {_type_suffix(t) for t in allowed}:
-            names = ", ".join(stem + _type_suffix(t) for t in allowed)
+        if stem + choice_type_suffix(segment[len(stem):]) != segment or segment[len(stem):] not in {choice_type_suffix(t) for t in allowed}:
+            names = ", ".join(stem + choice_type_suffix(t) for t in allowed)
             return (f"the path must be {choice!r}, not {exact!r}: a choice element is renamed only after one of its "
                     f"types ({names}).")
         current = choice
@@ -176,22 +173,6 @@ def _check_slicing_restated(differential: list[Element], where: str, out: list[I
 _STEP = re.compile(r"\s*(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<call>\((?P<arg>[^()]*)\))?|(?P<this>\$this))\s*$")
 
 
-def _split_steps(expression: str) -> list[str]:
-    steps, depth, current = [], 0, ""
-    for char in expression:
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        if char == "." and depth == 0:
-            steps.append(current)
-            current = ""
-        else:
-            current += char
-    steps.append(current)
-    return steps
-
-
 class _TypeNavigator:
     """Follows a discriminator path (a restricted FHIRPath) over element definitions."""
 
@@ -227,7 +208,7 @@ class _TypeNavigator:
         """False only when a plain element name leads nowhere; anything we do not model
         (functions other than those below, a resolved reference) counts as valid."""
         states = start
-        for step in _split_steps(expression):
+        for step in path_steps(expression):
             match = _STEP.match(step)
             if match is None:
                 return True

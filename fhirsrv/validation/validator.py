@@ -7,6 +7,7 @@ and a value-set checker; module-level functions use a shared default built from 
 
 from __future__ import annotations
 
+import copy
 import threading
 from typing import Any
 
@@ -31,6 +32,15 @@ class Validator:
         self.local_valuesets = self.definitions.code_systems
         self.terminology = terminology
         self._remembered: dict[int, tuple[ValueSetChecker, ValueSetChecker]] = {}
+
+    def with_options(self, options: ValidationOptions) -> Validator:
+        """This validator with other ``options``, sharing its compiled definitions and its
+        remembered value-set answers: options are read per call (:class:`Run`), nothing
+        compiled or remembered depends on them, and compiling the profiles again is the
+        expensive part of a new validator."""
+        changed = copy.copy(self)
+        changed.options = options
+        return changed
 
     def _checker(self, checker: ValueSetChecker) -> ValueSetChecker:
         """The checker with remembered answers (one table per checker, for the process)."""
@@ -97,10 +107,13 @@ def configure_validator(registry: Any, options: ValidationOptions) -> Validator:
     """Make the validator of ``registry`` (what :func:`validator_for` and :func:`validate`
     return for it from now on) one with ``options``: the server sets its options once, and
     every path that validates against its registry — writes, ``$validate``, document
-    ingest — then applies them."""
+    ingest — then applies them. A validator the registry already has keeps its compiled
+    definitions (:meth:`Validator.with_options`)."""
     found = _by_registry.get(id(registry))
-    if found is None or found.registry is not registry or found.options != options:
+    if found is None or found.registry is not registry:
         found = _by_registry[id(registry)] = Validator(registry, options=options)
+    elif found.options != options:
+        found = _by_registry[id(registry)] = found.with_options(options)
     return found
 
 

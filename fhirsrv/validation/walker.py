@@ -13,7 +13,10 @@ the profile's size.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import zip_longest
 from typing import Any
+
+from fhirsrv.conformance.element_paths import choice_type_suffix
 
 from . import invariants
 from .bindings import CHECKED_STRENGTHS, CODED_TYPES, check_binding
@@ -33,10 +36,6 @@ from .value_limits import check_limits
 from .values import equals_fixed, fixed_differences, matches_pattern, show
 
 RESOURCE_TYPE_NAMES = ("Resource", "DomainResource")
-
-
-def _cap(code: str) -> str:
-    return code[:1].upper() + code[1:]
 
 
 # ----------------------------------------------------------------------------- resources
@@ -203,8 +202,9 @@ def emit_profile(run: Run, data: dict[str, Any], path: str, url: str, out: list[
 
 
 # One JSON property of a complex value: (element, the type its name selects or None, whether
-# that type is a primitive (so ``_name`` may go with it), the choice stem or None).
-Slot = tuple[Elem, str | None, bool, str | None]
+# that type is a primitive (so ``_name`` may go with it), the choice stem or None, whether a
+# profile walk has nothing to check in it (see _profile_index; always False in a base walk)).
+Slot = tuple[Elem, str | None, bool, str | None, bool]
 
 
 def child_index(run: Run, elem: Elem, tcode: str | None, base: bool) -> tuple[dict[str, Slot] | None, Elem | None, tuple[Elem, ...]]:
@@ -249,12 +249,12 @@ def child_index(run: Run, elem: Elem, tcode: str | None, base: bool) -> tuple[di
         for child in children.values():
             if child.choice:
                 for type_ref in child.types:
-                    index[child.json_name + _cap(type_ref.code)] = (child, type_ref.code, type_ref.code in primitives, child.json_name)
+                    index[child.json_name + choice_type_suffix(type_ref.code)] = (child, type_ref.code, type_ref.code in primitives, child.json_name, False)
                 for type_slice in child.slices:
                     for type_ref in type_slice.types:
-                        index[child.json_name + _cap(type_ref.code)] = (type_slice, type_ref.code, type_ref.code in primitives, child.json_name)
+                        index[child.json_name + choice_type_suffix(type_ref.code)] = (type_slice, type_ref.code, type_ref.code in primitives, child.json_name, False)
             else:
-                index.setdefault(child.json_name, (child, None, child.single_type in primitives, None))
+                index.setdefault(child.json_name, (child, None, child.single_type in primitives, None, False))
         required = tuple(
             child for child in children.values()
             if not child.slice_name and (
@@ -291,15 +291,19 @@ def _profile_index(run: Run, elem: Elem, tcode: str | None, index: dict[str, Slo
     """``index`` with :data:`SKIP` for the properties a profile walk has nothing to check in.
 
     Choice forms and required children keep their slot (the choice check needs every form
-    of a choice, the cardinality check every required child): walk_property skips them.
+    of a choice, the cardinality check every required child), marked inert: _walk_children
+    notes them and walks no further. Decided here once per element and type, not per
+    property walked.
     """
     key = ("profile-index", tcode)
     found = elem.index_cache.get(key)
     if found is None:
-        found = {
-            name: SKIP if slot[3] is None and slot[0] not in required and profile_inert(run, slot[0], slot[1]) else slot
-            for name, slot in index.items()
-        }
+        found = {}
+        for name, slot in index.items():
+            child, ctype, primitive, stem, _ = slot
+            inert = profile_inert(run, child, ctype)
+            kept = stem is not None or child in required
+            found[name] = slot if not inert else (child, ctype, primitive, stem, True) if kept else SKIP
         elem.index_cache[key] = found
     return found
 
@@ -333,7 +337,7 @@ def _walk_children(run: Run, elem: Elem, tcode: str | None, index: dict[str, Slo
                     _check_disallowed_choice(index, key, path, out)
                 continue
             ext = data.get("_" + key) if entry[2] else None
-        child, ctype, _, stem = entry
+        child, ctype, _, stem, inert = entry
         if stem is not None:
             if choice_seen is None:
                 choice_seen = {}
@@ -343,6 +347,8 @@ def _walk_children(run: Run, elem: Elem, tcode: str | None, index: dict[str, Slo
             choice_seen[stem] = key
         if required:
             present.add(id(child))
+        if inert:
+            continue
         if base and (key == "extension" or key == "modifierExtension") and elem.path != "Element":
             # the walk of a primitive's ``_name`` (against Element's own definition) has its
             # owner set by _walk_primitive; an element *typed* Element (Timing.repeat) is its own
@@ -363,9 +369,9 @@ def _check_disallowed_choice(index: dict[str, Slot], key: str, path: str, out: l
     for slot in index.values():
         if slot is SKIP:
             continue
-        child, ctype, _, _ = slot
+        child, ctype, _, _, _ = slot
         if ctype and child.choice and key.startswith(child.json_name) and key[len(child.json_name):][:1].isupper():
-            allowed = ", ".join(child.json_name + _cap(t.code) for t in child.types)
+            allowed = ", ".join(child.json_name + choice_type_suffix(t.code) for t in child.types)
             out.append(Issue("error", "structure", "type-not-allowed", f"{key!r} is not allowed by the profile here; {child.json_name}[x] may only be {allowed}.", f"{path}.{key}"))
             return
 
@@ -388,50 +394,55 @@ def _check_required(run: Run, required: tuple[Elem, ...], present: set[int], pat
 
 
 def walk_property(run: Run, child: Elem, ctype: str | None, key: str, value: Any, ext: Any, path: str, base: bool, out: list[Issue]) -> None:
-    if not base and profile_inert(run, child, ctype):
-        return
+    """One JSON property (``key`` with its ``_key``): its JSON shape, each value, its slices.
+
+    A single-valued element goes through the same steps as a repeating one, as one value at
+    its own path (no index): the cardinality maximum, each value (walk_value, which reports
+    a null one) and the slicing are judged by one code path for both. The caller
+    (_walk_children) has already left out properties a profile walk has nothing to check in
+    (see profile_inert).
+    """
     here = f"{path}.{key}"
     if child.many:
-        items = value if isinstance(value, list) else ([] if value is None else [value])
-        exts = ext if isinstance(ext, list) else ([] if ext is None else [ext])
-        if base:
-            if value is not None and not isinstance(value, list):
-                out.append(Issue("error", "structure", "json-array-expected", f"{here} must be a JSON array (it can repeat), not {json_kind(value)}.", here))
-            if ext is not None and not isinstance(ext, list):
-                out.append(Issue("error", "structure", "json-array-expected", f"_{key} must be a JSON array matching {key}.", here))
-            if value == [] or (value is None and ext == []):
-                out.append(Issue("error", "structure", "empty-array", f"{here} is an empty array; omit the element instead.", here))
-            if value is not None and exts and len(exts) != len(items):
-                out.append(Issue("error", "structure", "primitive-extension-mismatch", f"_{key} must have as many entries as {key} ({len(items)}), not {len(exts)}.", here))
-        count = max(len(items), len(exts))
-        paths = [f"{here}[{i}]" for i in range(count)]
-    else:
-        if isinstance(value, list) or isinstance(ext, list):
-            if base:
-                out.append(Issue("error", "structure", "json-array-unexpected", f"{here} must be a single value, not an array (its maximum cardinality is 1).", here))
-            return
-        if child.max is not None and child.max < 1:
-            _check_max(child, 1, here, base, out)
-        if value is None and ext is None:
-            if base:
-                out.append(Issue("error", "structure", "null-value", f"{here} is null; a value or an extension is required (remove the entry instead).", here))
+        if isinstance(value, list):
+            items = value
+        elif value is None:
+            items = []
         else:
-            walk_value(run, child, ctype, value, ext, here, base, out)
-        if child.slices and child.slicing is not None:
-            check_slices(run, child, ctype, [value], [ext], [here], here, out)
+            items = [value]
+            if base:
+                out.append(Issue("error", "structure", "json-array-expected", f"{here} must be a JSON array (it can repeat), not {json_kind(value)}.", here))
+        if ext is None:
+            exts = []
+        elif isinstance(ext, list):
+            exts = ext
+        else:
+            exts = [ext]
+            if base:
+                out.append(Issue("error", "structure", "json-array-expected", f"_{key} must be a JSON array matching {key}.", here))
+        if base:
+            if not items and (value == [] or (value is None and ext == [])):
+                out.append(Issue("error", "structure", "empty-array", f"{here} is an empty array; omit the element instead.", here))
+            if exts and value is not None and len(exts) != len(items):
+                out.append(Issue("error", "structure", "primitive-extension-mismatch", f"_{key} must have as many entries as {key} ({len(items)}), not {len(exts)}.", here))
+        paths: list[str] | None = [f"{here}[{i}]" for i in range(max(len(items), len(exts)))]
+        count = len(paths)
+    elif isinstance(value, list) or isinstance(ext, list):
+        if base:
+            out.append(Issue("error", "structure", "json-array-unexpected", f"{here} must be a single value, not an array (its maximum cardinality is 1).", here))
         return
+    else:
+        paths, count = None, 1  # the one value, at ``here``
     if child.max is not None and count > child.max:
         _check_max(child, count, here, base, out)
-    n_items, n_exts = len(items), len(exts)
-    for i in range(count):
-        item = items[i] if i < n_items else None
-        item_ext = exts[i] if i < n_exts else None
-        if item is None and item_ext is None:
-            if base:
-                out.append(Issue("error", "structure", "null-value", f"{paths[i]} is null; a value or an extension is required (remove the entry instead).", paths[i]))
-            continue
-        walk_value(run, child, ctype, item, item_ext, paths[i], base, out)
+    if paths is None:
+        walk_value(run, child, ctype, value, ext, here, base, out)
+    else:
+        for item, item_ext, at in zip_longest(items, exts, paths):
+            walk_value(run, child, ctype, item, item_ext, at, base, out)
     if child.slices and child.slicing is not None:
+        if paths is None:
+            items, exts, paths = [value], [ext], [here]
         check_slices(run, child, ctype, items, exts, paths, here, out)
 
 
@@ -561,10 +572,15 @@ def _plan_inert(run: Run, elem: Elem, plan: ValuePlan) -> bool:
         return True
     if required:
         return False
-    return all(stem is None and profile_inert(run, child, ctype) for child, ctype, _, stem in index.values())
+    return all(stem is None and profile_inert(run, child, ctype) for child, ctype, _, stem, _ in index.values())
 
 
 def walk_value(run: Run, elem: Elem, ctype: str | None, item: Any, ext: Any, path: str, base: bool, out: list[Issue]) -> None:
+    """One value of an element (with its ``_name`` object, for a primitive) at ``path``."""
+    if item is None and ext is None:  # ``"name": null``, or a null in an array
+        if base:
+            out.append(Issue("error", "structure", "null-value", f"{path} is null; a value or an extension is required (remove the entry instead).", path))
+        return
     plan = (elem.base_plans if base else elem.profile_plans).get(ctype) or value_plan(run, elem, ctype, base)
     kind = plan.kind
     if kind == PRIMITIVE:

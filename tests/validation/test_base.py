@@ -111,6 +111,21 @@ def test_primitive_extension_problems(validator):
     assert find(issues, "unknown-element", "Patient._name")
 
 
+def test_null_and_extension_only_values_single_and_repeating(validator):
+    # walk_property judges a single value as a one-item array at its own path: the same
+    # null check, reported at the property (no index) for a single value
+    ext = {"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "unknown"}
+    issues = validator.issues(patient(gender=None, name=[{"given": [None], "_given": [None, {"extension": [ext]}]}]))
+    assert [(i.message_id, i.expression, i.code) for i in errors(issues)] == [
+        ("null-value", "Patient.gender", "structure"),
+        ("primitive-extension-mismatch", "Patient.name[0].given", "structure"),
+        ("null-value", "Patient.name[0].given[0]", "structure"),
+    ], describe(issues)
+    # an extension-only value is a value, single (``_gender``) or the second ``_given`` entry alone
+    resource = patient(_gender={"extension": [ext]}, name=[{"_given": [{"extension": [ext]}]}])
+    assert errors(validator.issues(resource)) == [], describe(validator.issues(resource))
+
+
 def test_cardinality_min(validator):
     obs = {"resourceType": "Observation", "code": {"text": "x"}}
     issue = only_error(validator, obs, "cardinality-min", "Observation.status", "required")

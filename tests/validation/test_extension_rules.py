@@ -197,6 +197,39 @@ def test_extension_outside_its_contexts(ext_ctxt, resource, expression):
     only_error(ext_ctxt.issues(resource), "extension-context", expression)
 
 
+TYPED_CTXT = "http://example.org/fhir/StructureDefinition/typed-context"
+TYPED_ON = {"url": TYPED_CTXT, **BOOLEAN_EXT}
+
+
+@pytest.fixture(scope="module")
+def typed_ctxt():
+    """An extension whose fhirpath contexts need types: a type test on %resource (R5 style
+    contexts select through it) and ofType() on a choice element."""
+    return local_validator(extension_definition(TYPED_CTXT, [
+        ("fhirpath", "%resource.ofType(Patient).name"), ("fhirpath", "Observation.value.ofType(Quantity)"),
+    ]))
+
+
+@pytest.mark.parametrize("resource", [
+    # %resource as a plain JSON object has no type: ofType(Patient) selected nothing, and this
+    # use was rejected (extension-context on Patient.name[0])
+    {"resourceType": "Patient", "name": [{"text": "x", "extension": [TYPED_ON]}]},
+    {"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "valueQuantity": {"value": 1, "extension": [TYPED_ON]}},
+], ids=["resource-of-type", "choice-of-type"])
+def test_fhirpath_context_is_evaluated_with_types(typed_ctxt, resource):
+    assert errors(typed_ctxt.issues(resource)) == [], describe(typed_ctxt.issues(resource))
+
+
+@pytest.mark.parametrize("resource, expression", [
+    ({"resourceType": "Practitioner", "name": [{"text": "x", "extension": [TYPED_ON]}]}, "Practitioner.name[0]"),
+    ({"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "valueString": "a",
+      "_valueString": {"extension": [TYPED_ON]}}, "Observation.valueString"),
+], ids=["not-a-patient", "other-choice-type"])
+def test_fhirpath_context_with_types_still_rejects(typed_ctxt, resource, expression):
+    issue = only_error(typed_ctxt.issues(resource), "extension-context", expression)
+    assert issue.severity == "error" and "fhirpath %resource.ofType(Patient).name" in issue.diagnostics
+
+
 EXTA = "http://hl7.org/fhir/test/StructureDefinition/exta-ctxt-defn"
 
 
