@@ -79,8 +79,10 @@ def summary(invocation: Invocation) -> Response:
     if identifier is None:
         identifier = invocation.value("identifer")  # the parameter's name in IPS 1.1.0
     base = base_url()
-    # No transaction (reads only, no BEGIN/COMMIT round trips); the patient's data is one query,
-    # sent together with the Patient's existence check.
+    # No transaction (reads only, no BEGIN/COMMIT round trips). The caller is authorised for the
+    # patient before anything of the patient's is read: a refused caller causes no read of their
+    # data. Then the patient's data is one query, sent together with the Patient's existence check.
+    caller = security.current()
     with svc.reading() as cur:
         if invocation.id is not None:
             if identifier is not None:
@@ -93,11 +95,10 @@ def summary(invocation: Invocation) -> Response:
                     "Patient/$summary needs identifier=system|value (IPS: requestors SHALL provide an "
                     "identifier); or call Patient/[id]/$summary", code="required", expression="identifier")
             patient_id = patient_by_identifier(cur, *_identifier(identifier))
+        security.authorize_patient(caller, patient_id, cur)
         with cur.connection.pipeline():
             loaded = load_patient(cur, patient_id, base)
             svc.store.read(cur, "Patient", patient_id)  # 404 / 410
-        caller = security.current()
-        security.authorize_patient(caller, patient_id, cur)
         admit = security.document_admit(caller, patient_id, cur)
         custodian = Custodian(svc.settings.summary_custodian, svc.settings.summary_custodian_identifier)
         bundle = build_summary(cur, svc.registry, patient_id, profile, base, admit, loaded.result(), custodian)
