@@ -13,7 +13,10 @@ itself: the document, never wrapped in a Parameters resource.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from flask import Response
 
@@ -30,18 +33,32 @@ SUMMARY = "http://hl7.org/fhir/uv/ips/OperationDefinition/summary"
 
 
 _GENERAL = {"_format", "_pretty", "_summary", "_elements"}  # http.html parameters, not the operation's
+# registry → {parameter name: use} of the summary OperationDefinition(s) it holds. A registry
+# is filled once at start and never changes after, so the table is built once per registry;
+# weak keys let a test's short-lived application take its registry with it.
+_USES: WeakKeyDictionary[Registry, Mapping[str, str]] = WeakKeyDictionary()
+
+
+def parameter_uses(registry: Registry) -> Mapping[str, str]:
+    """Name → ``in``/``out`` over every shipped version of the IPS ``summary``
+    OperationDefinition (1.1.0 spells ``identifer`` and has ``graph``); built on first use."""
+    uses = _USES.get(registry)
+    if uses is None:
+        table: dict[str, str] = {}
+        for version in registry.versions(SUMMARY):
+            for parameter in (registry.get(SUMMARY, version) or {}).get("parameter", []):
+                table.setdefault(parameter["name"], parameter["use"])
+        uses = _USES[registry] = MappingProxyType(table)
+    return uses
 
 
 def _check_parameters(invocation: Invocation, registry: Registry) -> None:
     """Inputs are the ``in`` parameters of the IPS ``summary`` OperationDefinition (any shipped
-    version; 1.1.0 spells ``identifer`` and has ``graph``). ``return`` is its ``out`` parameter:
-    the document itself, sent as the response body (a single resource ``return`` is not wrapped
-    in Parameters, operations.html), so a request cannot set it. Anything else is a 400, as an
-    unknown search parameter is, unless ``Prefer: handling=lenient``."""
-    uses: dict[str, str] = {}
-    for version in registry.versions(SUMMARY):
-        for parameter in (registry.get(SUMMARY, version) or {}).get("parameter", []):
-            uses.setdefault(parameter["name"], parameter["use"])
+    version). ``return`` is its ``out`` parameter: the document itself, sent as the response
+    body (a single resource ``return`` is not wrapped in Parameters, operations.html), so a
+    request cannot set it. Anything else is a 400, as an unknown search parameter is, unless
+    ``Prefer: handling=lenient``."""
+    uses = parameter_uses(registry)
     lenient = prefer("handling") == "lenient"
     for name in sorted(invocation.names() - _GENERAL):
         use = uses.get(name)

@@ -103,3 +103,21 @@ def test_malformed_custodian_identifier_stops_the_start(monkeypatch):
     monkeypatch.setenv("FHIRSRV_SUMMARY_CUSTODIAN_IDENTIFIER", "0809394427")
     with pytest.raises(ValueError, match="FHIRSRV_SUMMARY_CUSTODIAN_IDENTIFIER must be system\\|value"):
         Settings.from_env()
+
+
+def test_parameter_table_is_built_once_per_registry(app):
+    from fhirsrv.conformance.registry import Registry
+    from fhirsrv.operations.summary import SUMMARY, parameter_uses
+
+    shipped = app.extensions["fhirsrv"].registry
+    registry = Registry()  # a registry of its own: nothing cached for it yet
+    registry.add_all(shipped.get(SUMMARY, version) for version in shipped.versions(SUMMARY))
+    lookups: list[str] = []
+    versions = registry.versions
+    registry.versions = lambda url: lookups.append(url) or versions(url)  # type: ignore[method-assign]
+    first = parameter_uses(registry)
+    # both shipped versions: 2.0.0's identifier and profile, 1.1.0's identifer and graph; return is out
+    assert dict(first) == {"identifier": "in", "profile": "in", "return": "out", "identifer": "in", "graph": "in"}
+    assert parameter_uses(registry) is first
+    assert lookups == [SUMMARY]  # the OperationDefinitions were read for the first call only
+    assert parameter_uses(shipped) == first
