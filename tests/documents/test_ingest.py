@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
@@ -35,6 +36,10 @@ def test_every_ips_example_document_is_stored_and_decomposed(fhir, post_document
     composition = fhir.get(posted.composition).json()
     assert composition["subject"]["reference"] == posted.patient
     assert composition["meta"]["source"] == f"Bundle/{posted.body['id']}"
+    # the DocumentReference names the document's author (as stored) and when it was registered
+    assert docref["author"] == composition["author"]
+    assert datetime.fromisoformat(docref["date"]) <= datetime.now(UTC)
+    assert docref["content"][0]["attachment"]["creation"] == bundle["entry"][0]["resource"]["date"]
     references = [e["reference"] for s in composition["section"] for e in s.get("entry", [])]
     references += [a["reference"] for a in composition.get("author", []) if "reference" in a]
     for reference in references:
