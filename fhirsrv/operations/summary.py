@@ -89,6 +89,7 @@ def _identifier(value: Any) -> tuple[str, str]:
            documentation="IPS / EU Patient Summary generated from the current stored data")
 def summary(invocation: Invocation) -> Response:
     check_accept()
+    invocation.parameters_only()
     svc = services()
     _check_parameters(invocation, svc.registry)
     profile = resolve(str(invocation.value("profile") or "ips"), svc.registry)[0]

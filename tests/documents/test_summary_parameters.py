@@ -121,3 +121,22 @@ def test_parameter_table_is_built_once_per_registry(app):
     assert parameter_uses(registry) is first
     assert lookups == [SUMMARY]  # the OperationDefinitions were read for the first call only
     assert parameter_uses(shipped) == first
+
+
+@pytest.mark.parametrize("operation", ["summary", "document"])
+def test_a_body_that_is_not_parameters_is_400(fhir, post_document, operation):
+    posted = post_document(fresh(example("2.0.0", "Bundle/IPS-examples-Bundle-01"), patient_value=unique_ssin()))
+    url = f"{posted.patient}/$summary" if operation == "summary" else f"{posted.composition}/$document"
+    response = fhir.post(url, data=json.dumps({"resourceType": "Patient", "gender": "female"}))
+    assert response.status_code == 400, response.text
+    [issue] = response.json()["issue"]
+    assert (issue["code"], issue["expression"]) == ("invalid", ["Patient"])
+    assert f"POST ${operation} takes a Parameters resource" in issue["diagnostics"]
+
+
+def test_a_parameter_without_a_name_is_400(fhir, patient):
+    response = fhir.post(f"{patient}/$summary", data=json.dumps({"resourceType": "Parameters", "parameter": [
+        {"name": "profile", "valueString": "ips"}, {"valueString": "ips-1.1"}]}))
+    assert response.status_code == 400, response.text
+    [issue] = response.json()["issue"]
+    assert (issue["code"], issue["expression"]) == ("required", ["Parameters.parameter[1].name"])
