@@ -23,6 +23,7 @@ from .conformance.loader import load_registry
 from .conformance.r4 import R4Model, load_model
 from .conformance.registry import Registry
 from .db.pool import open_pool
+from .documents.immutable import refuse_document_change
 from .store.indexer import Indexer
 from .store.repository import ResourceStore
 
@@ -121,7 +122,8 @@ class Services:
 
     @cached_property
     def store(self) -> ResourceStore:
-        return ResourceStore(self.indexer)
+        # an ingested document is immutable: PUT/DELETE of its Bundle are refused (405)
+        return ResourceStore(self.indexer, protected={"Bundle": refuse_document_change})
 
     @property
     def pool(self) -> ConnectionPool:

@@ -22,6 +22,7 @@ DOCUMENT = "http://hl7.org/fhir/OperationDefinition/Composition-document"
            documentation="A stored Composition and everything it references, as a document Bundle")
 def document(invocation: Invocation) -> Response:
     check_accept()
+    invocation.parameters_only()
     if str(invocation.value("persist") or "false").lower() not in {"false", "0"}:
         raise FhirError("persist=true is not supported: post the document to [base]/Bundle to store it",
                         code="not-supported", expression="persist")

@@ -50,7 +50,17 @@ class Invocation:
         return values[0] if values else None
 
     def names(self) -> set[str]:
-        return {p.get("name") for p in self.parameters}
+        return {p["name"] for p in self.parameters}
+
+    def parameters_only(self) -> None:
+        """400 when a POST body is a resource other than Parameters: for operations whose inputs
+        are all parameters (no single resource input, as ``$validate`` has), such a body would
+        otherwise be ignored without a word."""
+        if self.body is not None:
+            kind = self.body.get("resourceType") if isinstance(self.body, dict) else None
+            raise FhirError(
+                f"POST ${self.name} takes a Parameters resource (or no body), not {kind or 'this body'}",
+                code="invalid", expression=str(kind) if kind else None)
 
 
 Handler = Callable[[Invocation], Response]
@@ -120,6 +130,10 @@ def parse_invocation(name: str, rtype: str | None, rid: str | None, spec: Operat
         if not isinstance(raw, list) or not all(isinstance(p, dict) for p in raw):
             raise FhirError("Parameters.parameter must be a list of objects", code="structure",
                             expression="Parameters.parameter")
+        for at, parameter in enumerate(raw):
+            if not isinstance(parameter.get("name"), str) or not parameter["name"]:
+                raise FhirError(f"Parameters.parameter[{at}] has no name; every parameter needs one",
+                                code="required", expression=f"Parameters.parameter[{at}].name")
         parameters.extend(raw)
         return Invocation(name, rtype, rid, method, parameters)
     return Invocation(name, rtype, rid, method, parameters, body=body)

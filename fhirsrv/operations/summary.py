@@ -13,7 +13,10 @@ itself: the document, never wrapped in a Parameters resource.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from flask import Response
 
@@ -30,18 +33,32 @@ SUMMARY = "http://hl7.org/fhir/uv/ips/OperationDefinition/summary"
 
 
 _GENERAL = {"_format", "_pretty", "_summary", "_elements"}  # http.html parameters, not the operation's
+# registry → {parameter name: use} of the summary OperationDefinition(s) it holds. A registry
+# is filled once at start and never changes after, so the table is built once per registry;
+# weak keys let a test's short-lived application take its registry with it.
+_USES: WeakKeyDictionary[Registry, Mapping[str, str]] = WeakKeyDictionary()
+
+
+def parameter_uses(registry: Registry) -> Mapping[str, str]:
+    """Name → ``in``/``out`` over every shipped version of the IPS ``summary``
+    OperationDefinition (1.1.0 spells ``identifer`` and has ``graph``); built on first use."""
+    uses = _USES.get(registry)
+    if uses is None:
+        table: dict[str, str] = {}
+        for version in registry.versions(SUMMARY):
+            for parameter in (registry.get(SUMMARY, version) or {}).get("parameter", []):
+                table.setdefault(parameter["name"], parameter["use"])
+        uses = _USES[registry] = MappingProxyType(table)
+    return uses
 
 
 def _check_parameters(invocation: Invocation, registry: Registry) -> None:
     """Inputs are the ``in`` parameters of the IPS ``summary`` OperationDefinition (any shipped
-    version; 1.1.0 spells ``identifer`` and has ``graph``). ``return`` is its ``out`` parameter:
-    the document itself, sent as the response body (a single resource ``return`` is not wrapped
-    in Parameters, operations.html), so a request cannot set it. Anything else is a 400, as an
-    unknown search parameter is, unless ``Prefer: handling=lenient``."""
-    uses: dict[str, str] = {}
-    for version in registry.versions(SUMMARY):
-        for parameter in (registry.get(SUMMARY, version) or {}).get("parameter", []):
-            uses.setdefault(parameter["name"], parameter["use"])
+    version). ``return`` is its ``out`` parameter: the document itself, sent as the response
+    body (a single resource ``return`` is not wrapped in Parameters, operations.html), so a
+    request cannot set it. Anything else is a 400, as an unknown search parameter is, unless
+    ``Prefer: handling=lenient``."""
+    uses = parameter_uses(registry)
     lenient = prefer("handling") == "lenient"
     for name in sorted(invocation.names() - _GENERAL):
         use = uses.get(name)
@@ -72,6 +89,7 @@ def _identifier(value: Any) -> tuple[str, str]:
            documentation="IPS / EU Patient Summary generated from the current stored data")
 def summary(invocation: Invocation) -> Response:
     check_accept()
+    invocation.parameters_only()
     svc = services()
     _check_parameters(invocation, svc.registry)
     profile = resolve(str(invocation.value("profile") or "ips"), svc.registry)[0]
@@ -79,8 +97,10 @@ def summary(invocation: Invocation) -> Response:
     if identifier is None:
         identifier = invocation.value("identifer")  # the parameter's name in IPS 1.1.0
     base = base_url()
-    # No transaction (reads only, no BEGIN/COMMIT round trips); the patient's data is one query,
-    # sent together with the Patient's existence check.
+    # No transaction (reads only, no BEGIN/COMMIT round trips). The caller is authorised for the
+    # patient before anything of the patient's is read: a refused caller causes no read of their
+    # data. Then the patient's data is one query, sent together with the Patient's existence check.
+    caller = security.current()
     with svc.reading() as cur:
         if invocation.id is not None:
             if identifier is not None:
@@ -93,11 +113,10 @@ def summary(invocation: Invocation) -> Response:
                     "Patient/$summary needs identifier=system|value (IPS: requestors SHALL provide an "
                     "identifier); or call Patient/[id]/$summary", code="required", expression="identifier")
             patient_id = patient_by_identifier(cur, *_identifier(identifier))
+        security.authorize_patient(caller, patient_id, cur)
         with cur.connection.pipeline():
             loaded = load_patient(cur, patient_id, base)
             svc.store.read(cur, "Patient", patient_id)  # 404 / 410
-        caller = security.current()
-        security.authorize_patient(caller, patient_id, cur)
         admit = security.document_admit(caller, patient_id, cur)
         custodian = Custodian(svc.settings.summary_custodian, svc.settings.summary_custodian_identifier)
         bundle = build_summary(cur, svc.registry, patient_id, profile, base, admit, loaded.result(), custodian)

@@ -13,6 +13,7 @@ model, no float, no re-ordering in between.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -164,11 +165,25 @@ def _write_lock_key(rtype: str, rid: str) -> str:
     return f"{rtype}/{rid}"
 
 
-class ResourceStore:
-    """Versioned storage of FHIR resources; every method runs in the caller's transaction."""
+# (cursor, id) -> None, raising FhirError when that resource may not be updated or deleted.
+WriteProtection = Callable[[Cursor, str], None]
 
-    def __init__(self, indexer: IndexerLike) -> None:
+
+class ResourceStore:
+    """Versioned storage of FHIR resources; every method runs in the caller's transaction.
+
+    ``protected``: per resource type, a check every update and delete of that type must pass
+    first (stored documents, :mod:`fhirsrv.documents.immutable`); the store knows no rule itself.
+    """
+
+    def __init__(self, indexer: IndexerLike, protected: Mapping[str, WriteProtection] | None = None) -> None:
         self.indexer = indexer
+        self.protected = dict(protected or {})
+
+    def _check_protected(self, cur: Cursor, rtype: str, rid: str) -> None:
+        check = self.protected.get(rtype)
+        if check is not None:
+            check(cur, rid)
 
     # -- writes ------------------------------------------------------------------------
     @staticmethod
@@ -361,6 +376,7 @@ class ResourceStore:
     ) -> tuple[Stored, dict[str, Any], bool]:
         """Store a new version (or the first one: update-as-create). Returns (stored, body, created).
         With ``index_batch`` the index rows wait in it (see :class:`IndexBatch`)."""
+        self._check_protected(cur, rtype, rid)
         self._lock(cur, rtype, rid)
         current = self._current(cur, rtype, rid)
         if if_match is not None and (current is None or current[0] != if_match or current[2]):
@@ -381,6 +397,7 @@ class ResourceStore:
         self, cur: Cursor, rtype: str, rid: str, *, if_match: int | None = None, moment: datetime | None = None
     ) -> Stored | None:
         """Logically delete; returns the delete marker, or None when there was nothing to delete."""
+        self._check_protected(cur, rtype, rid)
         self._lock(cur, rtype, rid)
         current = self._current(cur, rtype, rid)
         if if_match is not None and (current is None or current[0] != if_match):

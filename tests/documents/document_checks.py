@@ -27,10 +27,10 @@ def check_document(bundle: dict[str, Any], *, generated: bool = True) -> dict[st
     assert composition["resourceType"] == "Composition"
     assert [r for r, _ in keys].count("Composition") == 1
     refs = BundleReferences(entries)
-    for at, entry in enumerate(entries):
+    for at, entry in enumerate(entries):  # a document carries everything its entries reference
         for ref in iter_references(entry["resource"]):
-            if entry["resource"]["resourceType"] == "Composition" or ref["reference"].startswith("urn:"):
-                assert refs.resolve(ref["reference"], at) is not None, ref
+            if not ref["reference"].startswith("#"):
+                assert refs.resolve(ref["reference"], at) is not None, (entry["fullUrl"], ref)
     subject = entries[refs.resolve(composition["subject"]["reference"], 0)]["resource"]
     assert subject["resourceType"] == "Patient"
     for section in composition["section"]:
@@ -40,6 +40,8 @@ def check_document(bundle: dict[str, Any], *, generated: bool = True) -> dict[st
         assert not ("entry" in section and "emptyReason" in section), section["title"]  # cmp-2
         if generated:
             assert "entry" in section or "emptyReason" in section, section["title"]
+        listed = [e["reference"] for e in section.get("entry", [])]
+        assert len(set(listed)) == len(listed), f"{section['title']}: an entry listed twice"
     return composition
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
@@ -37,6 +38,10 @@ def test_every_ips_example_document_is_stored_and_decomposed(fhir, post_document
     composition = fhir.get(posted.composition).json()
     assert composition["subject"]["reference"] == posted.patient
     assert composition["meta"]["source"] == f"Bundle/{posted.body['id']}"
+    # the DocumentReference names the document's author (as stored) and when it was registered
+    assert docref["author"] == composition["author"]
+    assert datetime.fromisoformat(docref["date"]) <= datetime.now(UTC)
+    assert docref["content"][0]["attachment"]["creation"] == bundle["entry"][0]["resource"]["date"]
     references = [e["reference"] for s in composition["section"] for e in s.get("entry", [])]
     references += [a["reference"] for a in composition.get("author", []) if "reference" in a]
     for reference in references:
@@ -280,3 +285,19 @@ def test_invalid_document_fails_the_whole_transaction(fhir):
     assert response.status_code == 422, response.text
     assert any(e.startswith("Bundle.entry[1]") for i in response.json()["issue"] for e in i.get("expression", []))
     assert count(fhir, "Bundle") == before
+
+
+def test_patient_is_matched_by_any_system_value(fhir, post_document):
+    mrn = {"system": "https://hospital.example.org/mrn", "value": f"MRN-{unique_ssin()}"}
+    existing = fhir.post("Patient", data=json.dumps({
+        "resourceType": "Patient", "identifier": [mrn], "name": [{"family": "Peeters"}]})).json()
+    bundle = fresh(example("2.0.0", "Bundle/IPS-examples-Bundle-01"))
+    patient_of(bundle)["identifier"] = [mrn]  # no SSIN: the hospital's own number only
+    posted = post_document(bundle)
+    assert posted.status == 201, posted.body
+    assert posted.patient == f"Patient/{existing['id']}"
+    token = f"{mrn['system']}|{mrn['value']}"
+    assert [e["resource"]["id"] for e in fhir.get("Patient", params={"identifier": token}).json()["entry"]] == \
+        [existing["id"]]
+    summary = fhir.get("Patient/$summary", params={"identifier": token})
+    assert summary.status_code == 200 and summary.json()["entry"][1]["fullUrl"].endswith(posted.patient)

@@ -103,3 +103,40 @@ def test_malformed_custodian_identifier_stops_the_start(monkeypatch):
     monkeypatch.setenv("FHIRSRV_SUMMARY_CUSTODIAN_IDENTIFIER", "0809394427")
     with pytest.raises(ValueError, match="FHIRSRV_SUMMARY_CUSTODIAN_IDENTIFIER must be system\\|value"):
         Settings.from_env()
+
+
+def test_parameter_table_is_built_once_per_registry(app):
+    from fhirsrv.conformance.registry import Registry
+    from fhirsrv.operations.summary import SUMMARY, parameter_uses
+
+    shipped = app.extensions["fhirsrv"].registry
+    registry = Registry()  # a registry of its own: nothing cached for it yet
+    registry.add_all(shipped.get(SUMMARY, version) for version in shipped.versions(SUMMARY))
+    lookups: list[str] = []
+    versions = registry.versions
+    registry.versions = lambda url: lookups.append(url) or versions(url)  # type: ignore[method-assign]
+    first = parameter_uses(registry)
+    # both shipped versions: 2.0.0's identifier and profile, 1.1.0's identifer and graph; return is out
+    assert dict(first) == {"identifier": "in", "profile": "in", "return": "out", "identifer": "in", "graph": "in"}
+    assert parameter_uses(registry) is first
+    assert lookups == [SUMMARY]  # the OperationDefinitions were read for the first call only
+    assert parameter_uses(shipped) == first
+
+
+@pytest.mark.parametrize("operation", ["summary", "document"])
+def test_a_body_that_is_not_parameters_is_400(fhir, post_document, operation):
+    posted = post_document(fresh(example("2.0.0", "Bundle/IPS-examples-Bundle-01"), patient_value=unique_ssin()))
+    url = f"{posted.patient}/$summary" if operation == "summary" else f"{posted.composition}/$document"
+    response = fhir.post(url, data=json.dumps({"resourceType": "Patient", "gender": "female"}))
+    assert response.status_code == 400, response.text
+    [issue] = response.json()["issue"]
+    assert (issue["code"], issue["expression"]) == ("invalid", ["Patient"])
+    assert f"POST ${operation} takes a Parameters resource" in issue["diagnostics"]
+
+
+def test_a_parameter_without_a_name_is_400(fhir, patient):
+    response = fhir.post(f"{patient}/$summary", data=json.dumps({"resourceType": "Parameters", "parameter": [
+        {"name": "profile", "valueString": "ips"}, {"valueString": "ips-1.1"}]}))
+    assert response.status_code == 400, response.text
+    [issue] = response.json()["issue"]
+    assert (issue["code"], issue["expression"]) == ("required", ["Parameters.parameter[1].name"])
