@@ -16,6 +16,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from ..jsonshape import items, text
+
 ABSENT_UNKNOWN = "http://hl7.org/fhir/uv/ips/CodeSystem/absent-unknown-uv-ips"
 SNOMED = "http://snomed.info/sct"
 LIST_EMPTY_REASON = "http://terminology.hl7.org/CodeSystem/list-empty-reason"
@@ -52,14 +54,14 @@ def _codings(resource: dict[str, Any]) -> list[dict[str, Any]]:
     for key in _CODE_ELEMENTS:
         value = resource.get(key)
         if isinstance(value, dict):
-            return [c for c in value.get("coding") or [] if isinstance(c, dict)]
+            return [c for c in items(value.get("coding")) if isinstance(c, dict)]
     return []
 
 
 def classify(resource: dict[str, Any]) -> str | None:
     """``"no-known"`` (a section-wide known absence), ``"no-info"``, or None (a statement)."""
     for coding in _codings(resource):
-        system, code = coding.get("system"), coding.get("code")
+        system, code = text(coding.get("system")), text(coding.get("code"))
         if system == ABSENT_UNKNOWN and code in NO_INFO_CODES:
             return "no-info"
         if (system == ABSENT_UNKNOWN and code in GENERAL_NO_KNOWN) or (
@@ -80,14 +82,14 @@ def with_snomed(resource: dict[str, Any]) -> dict[str, Any] | None:
         value = resource.get(key)
         if not isinstance(value, dict):
             continue
-        codings = [c for c in value.get("coding") or [] if isinstance(c, dict)]
+        codings = [c for c in items(value.get("coding")) if isinstance(c, dict)]
         if any(c.get("system") == SNOMED for c in codings):
             return None
         for coding in codings:
-            if coding.get("system") == ABSENT_UNKNOWN and coding.get("code") in NO_KNOWN_TO_SNOMED:
+            if coding.get("system") == ABSENT_UNKNOWN and text(coding.get("code")) in NO_KNOWN_TO_SNOMED:
                 code, display = NO_KNOWN_TO_SNOMED[coding["code"]]
                 added = {"system": SNOMED, "code": code, "display": display}
-                return {**resource, key: {**value, "coding": [added, *value.get("coding", [])]}}
+                return {**resource, key: {**value, "coding": [added, *codings]}}
         return None
     return None
 

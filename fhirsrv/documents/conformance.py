@@ -16,7 +16,7 @@ from typing import Any
 
 from ..conformance.registry import Registry
 from ..errors import Issue, Unprocessable, has_errors, operation_outcome
-from ..jsonshape import text
+from ..jsonshape import items, obj, text
 from ..validation import validate
 from .profiles import DocumentProfile, claimed
 from .references import BundleReferences
@@ -114,7 +114,7 @@ def check_profiles(
     if not validate_profiles:
         return claimed(bundle, registry, default_profile)[0][0]
     chosen: DocumentProfile | None = None
-    in_meta = set((bundle.get("meta") or {}).get("profile") or [])
+    in_meta = {p for p in items(obj(bundle.get("meta")).get("profile")) if isinstance(p, str)}
     for versions in claimed(bundle, registry, default_profile):
         first_failure: dict[str, Any] | None = None
         for profile in versions:

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from html import escape
 from typing import Any
 
+from ..jsonshape import items, obj, text
+
 XHTML = "http://www.w3.org/1999/xhtml"
 Lookup = Callable[[str], dict[str, Any] | None]  # a reference → the resource it points at
 
@@ -22,8 +24,8 @@ def concept(value: Any) -> str:
         return ""
     if value.get("text"):
         return str(value["text"])
-    codings = value.get("coding") if "coding" in value else [value]
-    for coding in codings or []:
+    codings = items(value.get("coding")) if "coding" in value else [value]
+    for coding in codings:
         if isinstance(coding, dict) and (coding.get("display") or coding.get("code")):
             return str(coding.get("display") or coding.get("code"))
     return ""
@@ -68,7 +70,7 @@ def _value(resource: dict[str, Any]) -> str:
         if not isinstance(value, dict | list):
             return str(value)
     components = [
-        f"{concept(c.get('code'))}: {_value(c)}" for c in resource.get("component") or [] if isinstance(c, dict)
+        f"{concept(c.get('code'))}: {_value(c)}" for c in items(resource.get("component")) if isinstance(c, dict)
     ]
     return "; ".join(components) or concept(resource.get("dataAbsentReason"))
 
@@ -76,13 +78,14 @@ def _value(resource: dict[str, Any]) -> str:
 def _medication(resource: dict[str, Any], lookup: Lookup) -> str:
     if "medicationCodeableConcept" in resource:
         return concept(resource["medicationCodeableConcept"])
-    ref = (resource.get("medicationReference") or {}).get("reference")
-    medication = lookup(ref) if isinstance(ref, str) else None
-    return concept((medication or {}).get("code")) or str((resource.get("medicationReference") or {}).get("display", ""))
+    reference = obj(resource.get("medicationReference"))
+    target = text(reference.get("reference"))
+    medication = lookup(target) if target else None
+    return concept(obj(medication).get("code")) or (text(reference.get("display")) or "")
 
 
 def _dosage(resource: dict[str, Any]) -> str:
-    dosages = resource.get("dosage") or resource.get("dosageInstruction") or []
+    dosages = items(resource.get("dosage")) or items(resource.get("dosageInstruction"))
     return "; ".join(str(d.get("text")) for d in dosages if isinstance(d, dict) and d.get("text"))
 
 
@@ -93,7 +96,7 @@ def row(resource: dict[str, Any], lookup: Lookup) -> tuple[str, str, str, str]:
         return (concept(resource.get("code")), concept(resource.get("severity")),
                 _status(resource.get("clinicalStatus")), _when(resource, "onset"))
     if rtype == "AllergyIntolerance":
-        reactions = [concept(m) for r in resource.get("reaction") or [] for m in r.get("manifestation") or []]
+        reactions = [concept(m) for r in items(resource.get("reaction")) for m in items(obj(r).get("manifestation"))]
         details = ", ".join(filter(None, [resource.get("criticality") and f"criticality {resource['criticality']}",
                                           *reactions]))
         return (concept(resource.get("code")), details, _status(resource.get("clinicalStatus")),
@@ -111,8 +114,8 @@ def row(resource: dict[str, Any], lookup: Lookup) -> tuple[str, str, str, str]:
         return (concept(resource.get("code")), concept(resource.get("outcome")),
                 _status(resource.get("status")), _when(resource, "performed"))
     if rtype == "DeviceUseStatement":
-        device = lookup((resource.get("device") or {}).get("reference") or "") or {}
-        name = next((d.get("name") for d in device.get("deviceName") or [] if d.get("name")), "")
+        device = lookup(text(obj(resource.get("device")).get("reference")) or "") or {}
+        name = next((d["name"] for d in items(device.get("deviceName")) if isinstance(d, dict) and text(d.get("name"))), "")
         return (name or concept(device.get("type")), "", _status(resource.get("status")), _when(resource, "timing"))
     label = next((concept(resource.get(k)) for k in ("code", "type", "category", "title", "description")
                   if concept(resource.get(k)) or isinstance(resource.get(k), str)), "")

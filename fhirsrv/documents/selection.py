@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .. import jsonshape
 from . import fhirtime
 
 Rule = Callable[[dict[str, Any]], bool]
@@ -40,16 +41,16 @@ PREGNANCY_CODES = frozenset(
 def _code(value: Any) -> str | None:
     """The first coding's code of a CodeableConcept."""
     if isinstance(value, dict):
-        for coding in value.get("coding") or []:
+        for coding in jsonshape.items(value.get("coding")):
             if isinstance(coding, dict) and coding.get("code"):
                 return str(coding["code"])
     return None
 
 
 def _codes(value: Any) -> set[str]:
-    items = value if isinstance(value, list) else [value]
-    return {str(c.get("code")) for cc in items if isinstance(cc, dict)
-            for c in cc.get("coding") or [] if isinstance(c, dict) and c.get("code")}
+    concepts = value if isinstance(value, list) else [value]
+    return {str(c.get("code")) for cc in concepts if isinstance(cc, dict)
+            for c in jsonshape.items(cc.get("coding")) if isinstance(c, dict) and c.get("code")}
 
 
 def _verified(resource: dict[str, Any]) -> bool:

@@ -116,6 +116,7 @@ def _broken(change) -> dict:
         (lambda b: b["identifier"].update(system={"value": "x"}), "Bundle.identifier"),
         (lambda b: b["entry"][0]["resource"].update(subject="Patient/1"), "Bundle.entry[0].resource.subject"),
         (lambda b: b.setdefault("meta", {}).update(profile=IPS_BUNDLE), "Bundle.meta.profile"),
+        (lambda b: b.setdefault("meta", {}).update(profile=[{"url": IPS_BUNDLE}]), "Bundle.meta.profile[0]"),
         (lambda b: patient_of(b)["identifier"][0].update(system={"resourceType": "Patient"}),
          "Bundle.entry[1].resource.identifier[0].system"),
         (lambda b: b["entry"][0]["resource"]["text"].update(extension=1.5), "Bundle.entry[0].resource.text.extension"),
@@ -123,7 +124,7 @@ def _broken(change) -> dict:
          "Bundle.entry[4].resource.identifier[0].system"),
     ],
     ids=["no-identifier", "no-timestamp", "composition-not-first", "no-fullUrl", "subject-unresolved",
-         "entry-not-an-object", "identifier-system-object", "subject-a-string", "meta-profile-a-string",
+         "entry-not-an-object", "identifier-system-object", "subject-a-string", "meta-profile-a-string", "meta-profile-objects",
          "patient-identifier-system-object", "narrative-extension-a-number", "condition-identifier-arrays"],
 )
 def test_invalid_document_is_422_and_nothing_is_stored(fhir, post_document, change, expression):
