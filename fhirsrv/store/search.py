@@ -125,7 +125,10 @@ def _page(conn: Any, request: SearchRequest, builder: SqlBuilder, where: str, pa
             expression, values = builder.sort_key(key, "r")
             keys.append(f"{expression} AS k{n}")
             key_params.extend(values)
-            order.append(f"k{n} {'DESC' if key.descending else 'ASC'} NULLS LAST")
+            direction = "DESC" if key.descending else "ASC"
+            order.append(f"k{n} {direction} NULLS LAST")
+            if key.code == "_lastUpdated":  # stored to the millisecond: a tie goes by creation order
+                order.append(f"rid {direction}")
         order.append("rid")
         sql = (
             f"SELECT {_COLUMNS}, {snapshot_sql}, page.matches FROM ("

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from fhirsrv.store.repository import now
 from fhirsrv.store.search import SearchRequest, execute
+
+from .conftest import TAG_SYSTEM
 
 
 @pytest.fixture()
@@ -136,6 +139,23 @@ def test_sort_by_last_updated_descending(family):
     L = family
     ids = L.ids("Observation", "_sort=-_lastUpdated")
     assert [i.split("-", 1)[1] for i in ids] == ["obs-p2-8867-4", "obs-p1-8310-5", "obs-p1-8867-4"]
+
+
+def test_sort_by_last_updated_within_one_millisecond_follows_the_write_order(loader, store):
+    """Times are stored to the millisecond, so writes can tie (a document's entries always do):
+    they are listed in the order they were written, newest first for ``-_lastUpdated``."""
+    L = loader
+    tag = {"system": TAG_SYSTEM, "code": L.tag}
+    names = ["first", "second", "third"]
+    items = [("Basic", L.id(n), {"resourceType": "Basic", "id": L.id(n), "meta": {"tag": [tag]},
+                                 "code": {"text": n}}) for n in names]
+    with L.conn.transaction(), L.conn.cursor() as cur:
+        store.create_many(cur, items, surrogates=store.allocate_surrogates(cur, 3), moment=now())
+    def in_order(query: str) -> list[str]:
+        return [i.split("-", 1)[1] for i in L.ids("Basic", query)]
+
+    assert in_order("_sort=-_lastUpdated") == ["third", "second", "first"]
+    assert in_order("_sort=_lastUpdated") == names
 
 
 def test_chain_into_the_composition_a_document_bundle_carries(loader):
