@@ -16,6 +16,7 @@ from flask import Response, request
 
 from ..errors import FhirError
 from ..rest.http import read_json_body
+from .parameter_shapes import check_parameter_shapes
 
 
 @dataclass
@@ -126,15 +127,7 @@ def parse_invocation(name: str, rtype: str | None, rid: str | None, spec: Operat
     body = read_json_body() if request.get_data(cache=True).strip() else None
     parameters = [{"name": k, "valueString": v} for k, v in request.args.items(multi=True) if k != "_format"]
     if isinstance(body, dict) and body.get("resourceType") == "Parameters":
-        raw = body.get("parameter", [])
-        if not isinstance(raw, list) or not all(isinstance(p, dict) for p in raw):
-            raise FhirError("Parameters.parameter must be a list of objects", code="structure",
-                            expression="Parameters.parameter")
-        for at, parameter in enumerate(raw):
-            if not isinstance(parameter.get("name"), str) or not parameter["name"]:
-                raise FhirError(f"Parameters.parameter[{at}] has no name; every parameter needs one",
-                                code="required", expression=f"Parameters.parameter[{at}].name")
-        parameters.extend(raw)
+        parameters.extend(check_parameter_shapes(body.get("parameter", [])))
         return Invocation(name, rtype, rid, method, parameters)
     return Invocation(name, rtype, rid, method, parameters, body=body)
 

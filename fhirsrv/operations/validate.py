@@ -52,7 +52,7 @@ def _profiles(inv: Invocation) -> list[str]:
            documentation="Validate a resource against base R4, the given profile and its meta.profile")
 def validate_operation(inv: Invocation) -> Response:
     mode = inv.value("mode")
-    if mode is not None and mode not in MODES:
+    if mode is not None and (not isinstance(mode, str) or mode not in MODES):
         raise FhirError(f"mode={mode} is not one of {sorted(MODES)}", code="value", expression="mode")
     resource = _resource(inv)
     if mode == "delete":

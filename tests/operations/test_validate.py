@@ -66,3 +66,34 @@ def test_instance_level_modes(fhir):
 def test_type_mismatch_is_400(fhir):
     response = fhir.post("Patient/$validate", data='{"resourceType":"Observation"}')
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("operation", "parameter", "expression"),
+    [
+        ("Patient/$validate", {"name": "mode", "valueCode": ["create"]}, "Parameters.parameter[0].valueCode"),
+        ("Patient/$validate", {"name": "resource", "resource": ["Patient"]}, "Parameters.parameter[0].resource"),
+        ("ValueSet/$expand", {"name": "count", "valueInteger": "10"}, "Parameters.parameter[0].valueInteger"),
+        ("CodeSystem/$lookup", {"name": "coding", "valueCoding": "http://loinc.org|8867-4"},
+         "Parameters.parameter[0].valueCoding"),
+        ("ConceptMap/$translate", {"name": "reverse", "valueBoolean": "true"}, "Parameters.parameter[0].valueBoolean"),
+        ("ConceptMap/$translate", {"name": "dependency", "part": [{"name": "element", "valueUri": 3}]},
+         "Parameters.parameter[0].part[0].valueUri"),
+    ],
+    ids=["code-as-array", "resource-as-array", "integer-as-string", "coding-as-string", "boolean-as-string",
+         "part-value"],
+)
+def test_parameter_value_of_the_wrong_json_type_is_400(fhir, operation, parameter, expression):
+    response = fhir.post(operation, data=json.dumps({"resourceType": "Parameters", "parameter": [parameter]}))
+    assert response.status_code == 400, response.text
+    [issue] = response.json()["issue"]
+    assert (issue["code"], issue["expression"]) == ("structure", [expression])
+
+
+def test_mode_given_as_another_type_is_400(fhir):
+    body = {"resourceType": "Parameters", "parameter": [
+        {"name": "mode", "valueCodeableConcept": {"text": "create"}},
+        {"name": "resource", "resource": {"resourceType": "Patient"}}]}
+    response = fhir.post("Patient/$validate", data=json.dumps(body))
+    assert response.status_code == 400, response.text
+    assert response.json()["issue"][0]["expression"] == ["mode"]
