@@ -24,6 +24,7 @@ from .conformance.r4 import R4Model, load_model
 from .conformance.registry import Registry
 from .db.pool import open_pool
 from .documents.immutable import refuse_document_change
+from .documents.withdraw import withdraw_document
 from .store.indexer import Indexer
 from .store.repository import ResourceStore
 
@@ -122,8 +123,9 @@ class Services:
 
     @cached_property
     def store(self) -> ResourceStore:
-        # an ingested document is immutable: PUT/DELETE of its Bundle are refused (405)
-        return ResourceStore(self.indexer, protected={"Bundle": refuse_document_change})
+        # an ingested document is immutable: PUT over its Bundle is refused (405), DELETE withdraws it
+        return ResourceStore(self.indexer, protected={"Bundle": refuse_document_change},
+                             on_delete={"Bundle": withdraw_document})
 
     @property
     def pool(self) -> ConnectionPool:

@@ -1,13 +1,13 @@
-"""A stored document does not change: PUT and DELETE of an ingested document Bundle are refused.
+"""A stored document does not change: PUT over an ingested document Bundle is refused.
 
 Ingest (``POST [base]/Bundle``) keeps each document exactly as received, as the legal record
 its DocumentReference points at, under a ``Bundle.identifier`` that is never reused. A PUT
 over it would make ``GET Bundle/{id}`` answer something nobody sent (and the sender's repost
-of the original a 409); a DELETE would leave a ``current`` DocumentReference pointing at a
-deleted Bundle. A newer document from the same source supersedes an older one instead.
+of the original a 409). A newer document from the same source supersedes an older one; a
+document sent in error is withdrawn with ``DELETE`` (:mod:`.withdraw`).
 
-:func:`refuse_document_change` is the ``ResourceStore`` write protection for ``Bundle``
-(:mod:`fhirsrv.services`), so REST, conditional and transaction PUT/DELETE all meet it.
+:func:`refuse_document_change` is the ``ResourceStore`` update protection for ``Bundle``
+(:mod:`fhirsrv.services`), so REST, conditional and transaction PUTs all meet it.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ def refuse_document_change(cur: Cursor, rid: str) -> None:
     row = cur.fetchone()
     if row is not None and row[0]:
         raise FhirError(
-            f"Bundle/{rid} is a stored document: documents do not change, so it cannot be updated or "
-            "deleted; to replace it, POST a newer document from the same source to [base]/Bundle "
-            "(it supersedes this one)",
+            f"Bundle/{rid} is a stored document: documents do not change, so it cannot be updated; "
+            "to replace it, POST a newer document from the same source to [base]/Bundle (it supersedes "
+            f"this one); to withdraw a document sent in error, DELETE Bundle/{rid}",
             status=405, code="not-supported",
         )

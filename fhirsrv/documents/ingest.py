@@ -17,7 +17,8 @@ What is stored:
 * a row in the document registry (:mod:`.records`) with the resources it contributed.
 
 Idempotence: Bundle.identifier is unique. The same document again → the stored one, 200;
-another document under an identifier already used → 409 (FHIR forbids reusing a document
+another document under an identifier already used, or any document under the identifier of a
+withdrawn one (:mod:`.withdraw`) → 409 (FHIR forbids reusing a document
 identifier, and silently dropping changed content would lose clinical data).
 
 Supersession: a newer document of the same patient from the same source (the custodian)
@@ -25,7 +26,7 @@ supersedes the current one: its DocumentReference becomes ``superseded`` and the
 ``relatesTo.replaces`` it. Resources of the old document that the newer summary no longer
 contains stop being current *for that source*: they are not changed clinically (a problem
 left out of a GP's new summary is not thereby resolved, and was not entered in error), but
-they are excluded from ``$summary`` and carry the tag :data:`SUPERSEDED_TAG`, so a search
+they are excluded from ``$summary`` and carry the tag :data:`.currency.SUPERSEDED_TAG`, so a search
 client can leave them out with ``_tag:not``. History and the old document stay readable.
 """
 
@@ -45,19 +46,13 @@ from ..store.advisory_locks import lock_key
 from ..store.repository import SURROGATES_SQL, Current, Stored, new_id, now
 from ..terminology.enrich import enricher, enrichment_enabled
 from ..terminology.stored import GENERATION_SQL
-from . import fhirtime, records
+from . import currency, fhirtime, records
 from .conformance import check_profiles, check_shape
 from .docref import document_reference
 from .patients import find_patients, lock_identifiers, matchable_identifiers
 from .pending import Pending
 from .profiles import DocumentProfile
 from .references import BundleReferences, rewrite
-
-SUPERSEDED_TAG = {
-    "system": "https://fhirsrv.dev/CodeSystem/document-currency",
-    "code": "superseded-in-source",
-    "display": "Not in the newest summary of the source that recorded it",
-}
 
 
 @dataclass
@@ -106,6 +101,12 @@ def _comparable(bundle: dict[str, Any]) -> bytes:
 
 
 def _already_stored(cur: Cursor, svc: Services, record: records.DocumentRecord, bundle: dict) -> IngestResult:
+    if record.withdrawn_at is not None:  # its identifier stays taken: FHIR forbids reusing one
+        raise Conflict(
+            f"the document with identifier {bundle['identifier'].get('system')}|{bundle['identifier'].get('value')}"
+            f" (Bundle/{record.bundle_id}) was withdrawn; a corrected document needs a new Bundle.identifier",
+            expression="Bundle.identifier",
+        )
     stored = svc.store.read(cur, "Bundle", record.bundle_id)
     if _comparable(fhirjson.loads(stored.body or "{}")) != _comparable(bundle):
         raise Conflict(
@@ -280,22 +281,12 @@ class _Ingest:
 
     def _supersession(self, old: records.DocumentRecord) -> list[tuple[Current, dict[str, Any]]]:
         """New versions for what ``old`` being superseded changes: its DocumentReference becomes
-        ``superseded``; its resources that no current document holds get :data:`SUPERSEDED_TAG`."""
-        cur, store = self.cur, self.svc.store
-        orphans = [(t, i) for t, i in records.orphaned_members(cur, old.bundle_id).result() if t != "Patient"]
-        keys = [("DocumentReference", old.docref_id), *orphans]
-        with cur.connection.pipeline():
-            store.lock_many(cur, keys)
-            current = store.current_many(cur, keys)
-        revisions: list[tuple[Current, dict[str, Any]]] = []
-        for key in keys:
-            found = current.get(key)
-            if found is None or found.stored.body is None:
-                continue
-            body = fhirjson.loads(found.stored.body)
-            revisions.append((found, {**body, "status": "superseded"} if key[0] == "DocumentReference"
-                              else _tag_superseded(body)))
-        return revisions
+        ``superseded``; its resources that no current document holds get the superseded tag."""
+        orphans = [(t, i) for t, i in records.orphaned_members(self.cur, old.bundle_id).result() if t != "Patient"]
+        return currency.revisions(self.cur, self.svc.store, [
+            (("DocumentReference", old.docref_id), currency.with_status("superseded")),
+            *((key, currency.tag_superseded) for key in orphans),
+        ])
 
 
 def _pipeline(cur: Cursor) -> AbstractContextManager[Any]:
@@ -350,11 +341,3 @@ def _source_key(composition: dict, entries: list[dict], refs: BundleReferences, 
             return key
     return f"document:{identifier[0]}|{identifier[1]}"
 
-
-def _tag_superseded(resource: dict[str, Any]) -> dict[str, Any]:
-    meta = dict(resource.get("meta") or {})
-    tags = list(meta.get("tag") or [])
-    if not any(t.get("system") == SUPERSEDED_TAG["system"] for t in tags if isinstance(t, dict)):
-        tags.append(SUPERSEDED_TAG)
-    meta["tag"] = tags
-    return {**resource, "meta": meta}

@@ -25,9 +25,18 @@ class DocumentRecord:
     docref_id: str
     document_date: datetime
     superseded_by: str | None
+    withdrawn_at: datetime | None = None  # set by a withdrawal (DELETE of the Bundle): never current again
+    identifier: tuple[str, str] | None = None  # Bundle.identifier, read only where a withdrawal needs it
+
+    @property
+    def is_current(self) -> bool:
+        return self.superseded_by is None and self.withdrawn_at is None
 
 
-_COLUMNS = "bundle_id, patient_id, source_key, composition_id, docref_id, document_date, superseded_by"
+_COLUMNS = "bundle_id, patient_id, source_key, composition_id, docref_id, document_date, superseded_by, withdrawn_at"
+
+# A document is current for its source while it is neither superseded nor withdrawn.
+_CURRENT = "{d}superseded_by IS NULL AND {d}withdrawn_at IS NULL"
 
 
 def _first_record(rows: list[tuple]) -> DocumentRecord | None:
@@ -41,11 +50,20 @@ def by_identifier(cur: Cursor, system: str, value: str) -> Pending[DocumentRecor
     )
 
 
+def by_bundle_id(cur: Cursor, bundle_id: str) -> Pending[DocumentRecord | None]:
+    """The record of the stored document ``Bundle/bundle_id`` (None: a plain Bundle)."""
+    return Pending(
+        cur, f"SELECT {_COLUMNS}, identifier_system, identifier_value FROM document WHERE bundle_id = %s",
+        (bundle_id,),
+        lambda rows: DocumentRecord(*rows[0][:8], identifier=(rows[0][8], rows[0][9])) if rows else None,
+    )
+
+
 def current_from_source(cur: Cursor, patient_id: str, source_key: str) -> Pending[DocumentRecord | None]:
-    """The newest not-superseded document of this patient from this source."""
+    """The newest current (neither superseded nor withdrawn) document of this patient from this source."""
     return Pending(
         cur,
-        f"SELECT {_COLUMNS} FROM document WHERE patient_id = %s AND source_key = %s AND superseded_by IS NULL"
+        f"SELECT {_COLUMNS} FROM document WHERE patient_id = %s AND source_key = %s AND {_CURRENT.format(d='')}"
         " ORDER BY document_date DESC, received_at DESC LIMIT 1",
         (patient_id, source_key), _first_record,
     )
@@ -77,21 +95,48 @@ def mark_superseded(cur: Cursor, bundle_id: str, by: str) -> None:
 
 
 def orphaned_members(cur: Cursor, bundle_id: str) -> Pending[list[tuple[str, str]]]:
-    """Resources of ``bundle_id`` that no other current (not superseded) document holds: what
-    stops being current when ``bundle_id`` is superseded."""
+    """Resources of ``bundle_id`` that no other current (neither superseded nor withdrawn)
+    document holds: what stops being current when ``bundle_id`` is superseded or withdrawn."""
     return Pending(
         cur,
         "SELECT m.rtype, m.id FROM document_member m WHERE m.bundle_id = %s AND NOT EXISTS ("
         " SELECT 1 FROM document_member o JOIN document d ON d.bundle_id = o.bundle_id"
-        " WHERE o.rtype = m.rtype AND o.id = m.id AND d.superseded_by IS NULL AND d.bundle_id <> m.bundle_id)"
+        f" WHERE o.rtype = m.rtype AND o.id = m.id AND {_CURRENT.format(d='d.')} AND d.bundle_id <> m.bundle_id)"
         " ORDER BY m.rtype, m.id",
         (bundle_id,), lambda rows: [(r[0], r[1]) for r in rows],
     )
 
 
-# A resource is current for $summary unless every document that contributed it is superseded.
+def mark_withdrawn(cur: Cursor, bundle_id: str, moment: datetime) -> None:
+    cur.execute("UPDATE document SET withdrawn_at = %s WHERE bundle_id = %s", (moment, bundle_id))
+
+
+def mark_current(cur: Cursor, bundle_id: str) -> None:
+    """``bundle_id`` is current again: the document that superseded it was withdrawn."""
+    cur.execute("UPDATE document SET superseded_by = NULL WHERE bundle_id = %s", (bundle_id,))
+
+
+def latest_superseded_by(cur: Cursor, bundle_id: str) -> Pending[DocumentRecord | None]:
+    """The newest not withdrawn document that ``bundle_id`` superseded: the one current again
+    for its source when ``bundle_id`` is withdrawn."""
+    return Pending(
+        cur,
+        f"SELECT {_COLUMNS} FROM document WHERE superseded_by = %s AND withdrawn_at IS NULL"
+        " ORDER BY document_date DESC, received_at DESC LIMIT 1",
+        (bundle_id,), _first_record,
+    )
+
+
+def members(cur: Cursor, bundle_id: str) -> Pending[list[tuple[str, str]]]:
+    return Pending(cur, "SELECT rtype, id FROM document_member WHERE bundle_id = %s ORDER BY rtype, id",
+                   (bundle_id,), lambda rows: [(r[0], r[1]) for r in rows])
+
+
+# A resource is current for $summary unless every document that contributed it is superseded
+# or withdrawn. The Patient always is: documents match it, they do not own it (its only
+# document withdrawn, the patient is still there).
 CURRENT_FOR_SOURCE = (
-    "(NOT EXISTS (SELECT 1 FROM document_member m WHERE m.rtype = r.rtype AND m.id = r.id)"
+    "(r.rtype = 'Patient' OR NOT EXISTS (SELECT 1 FROM document_member m WHERE m.rtype = r.rtype AND m.id = r.id)"
     " OR EXISTS (SELECT 1 FROM document_member m JOIN document d ON d.bundle_id = m.bundle_id"
-    " WHERE m.rtype = r.rtype AND m.id = r.id AND d.superseded_by IS NULL))"
+    f" WHERE m.rtype = r.rtype AND m.id = r.id AND {_CURRENT.format(d='d.')}))"
 )

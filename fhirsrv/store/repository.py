@@ -165,20 +165,27 @@ def _write_lock_key(rtype: str, rid: str) -> str:
     return f"{rtype}/{rid}"
 
 
-# (cursor, id) -> None, raising FhirError when that resource may not be updated or deleted.
+# (cursor, id) -> None, raising FhirError when that resource may not be updated.
 WriteProtection = Callable[[Cursor, str], None]
+# (store, cursor, id, moment) -> None: what else a delete of that resource changes, run under its
+# write lock, in the delete's transaction, just before its delete marker is written.
+DeleteHook = Callable[["ResourceStore", Cursor, str, datetime], None]
 
 
 class ResourceStore:
     """Versioned storage of FHIR resources; every method runs in the caller's transaction.
 
-    ``protected``: per resource type, a check every update and delete of that type must pass
-    first (stored documents, :mod:`fhirsrv.documents.immutable`); the store knows no rule itself.
+    ``protected``: per resource type, a check every update of that type must pass first (stored
+    documents, :mod:`fhirsrv.documents.immutable`). ``on_delete``: per resource type, what a
+    delete of a live resource of that type also changes (withdrawal of a stored document,
+    :mod:`fhirsrv.documents.withdraw`). The store knows no rule itself.
     """
 
-    def __init__(self, indexer: IndexerLike, protected: Mapping[str, WriteProtection] | None = None) -> None:
+    def __init__(self, indexer: IndexerLike, protected: Mapping[str, WriteProtection] | None = None,
+                 on_delete: Mapping[str, DeleteHook] | None = None) -> None:
         self.indexer = indexer
         self.protected = dict(protected or {})
+        self.on_delete = dict(on_delete or {})
 
     def _check_protected(self, cur: Cursor, rtype: str, rid: str) -> None:
         check = self.protected.get(rtype)
@@ -397,14 +404,17 @@ class ResourceStore:
         self, cur: Cursor, rtype: str, rid: str, *, if_match: int | None = None, moment: datetime | None = None
     ) -> Stored | None:
         """Logically delete; returns the delete marker, or None when there was nothing to delete."""
-        self._check_protected(cur, rtype, rid)
         self._lock(cur, rtype, rid)
         current = self._current(cur, rtype, rid)
         if if_match is not None and (current is None or current[0] != if_match):
             raise PreconditionFailed(f"If-Match asked for version {if_match} of {rtype}/{rid}, which is not current")
         if current is None or current[2]:
             return None
-        stored, _ = self._insert(cur, rtype, rid, current[0] + 1, current[1], None, "DELETE", moment or now())
+        moment = moment or now()
+        hook = self.on_delete.get(rtype)
+        if hook is not None:
+            hook(self, cur, rid, moment)
+        stored, _ = self._insert(cur, rtype, rid, current[0] + 1, current[1], None, "DELETE", moment)
         return stored
 
     # -- reads -------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import uuid
 from functools import lru_cache
 from pathlib import Path
@@ -54,3 +55,20 @@ def patient_of(bundle: dict[str, Any]) -> dict[str, Any]:
 
 def unique_ssin() -> str:
     return str(uuid.uuid4().int)[:11]
+
+
+def summary_of(source: dict, *, date: str, drop_food_allergy: bool = False) -> dict:
+    """Another summary of ``source``'s patient from the same source (custodian), dated ``date``;
+    ``drop_food_allergy``: without its "no known food allergy" entry."""
+    bundle = copy.deepcopy(source)
+    bundle["identifier"]["value"] += date
+    composition = bundle["entry"][0]["resource"]
+    composition["date"] = date
+    if drop_food_allergy:
+        food = next(e for e in bundle["entry"] if "No known food allergy" in json.dumps(e["resource"].get("code", {})))
+        bundle["entry"].remove(food)
+        for section in composition["section"]:
+            section["entry"] = [r for r in section.get("entry", []) if r["reference"] != food["fullUrl"]] or section.get("entry")
+            if not section["entry"]:
+                section.pop("entry")
+    return bundle

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from .conftest import count
-from .examples import SSIN, document_bundles, example, fresh, patient_of, unique_ssin
+from .examples import SSIN, document_bundles, example, fresh, patient_of, summary_of, unique_ssin
 
 IPS_BUNDLE = "http://hl7.org/fhir/uv/ips/StructureDefinition/Bundle-uv-ips"
 
@@ -137,25 +137,10 @@ def test_invalid_document_is_422_and_nothing_is_stored(fhir, post_document, chan
     assert [count(fhir, t) for t in types] == before
 
 
-def _summary_of(source: dict, *, date: str, drop_food_allergy: bool = False) -> dict:
-    bundle = copy.deepcopy(source)
-    bundle["identifier"]["value"] += date
-    composition = bundle["entry"][0]["resource"]
-    composition["date"] = date
-    if drop_food_allergy:
-        food = next(e for e in bundle["entry"] if "No known food allergy" in json.dumps(e["resource"].get("code", {})))
-        bundle["entry"].remove(food)
-        for section in composition["section"]:
-            section["entry"] = [r for r in section.get("entry", []) if r["reference"] != food["fullUrl"]] or section.get("entry")
-            if not section["entry"]:
-                section.pop("entry")
-    return bundle
-
-
 def test_newer_summary_of_the_same_source_supersedes(fhir, post_document):
     base = fresh(example("2.0.0", "Bundle/IPS-examples-Bundle-01"), patient_value=unique_ssin())
-    old = post_document(_summary_of(base, date="2024-01-10T10:00:00+01:00"))
-    new = post_document(_summary_of(base, date="2024-06-10T10:00:00+01:00", drop_food_allergy=True))
+    old = post_document(summary_of(base, date="2024-01-10T10:00:00+01:00"))
+    new = post_document(summary_of(base, date="2024-06-10T10:00:00+01:00", drop_food_allergy=True))
     assert (old.status, new.status) == (201, 201)
     assert new.patient == old.patient
     assert fhir.get(f"DocumentReference/{old.docref['id']}").json()["status"] == "superseded"
@@ -175,8 +160,8 @@ def test_newer_summary_of_the_same_source_supersedes(fhir, post_document):
 
 def test_older_summary_arriving_late_is_stored_superseded(fhir, post_document):
     base = fresh(example("2.0.0", "Bundle/IPS-examples-Bundle-01"), patient_value=unique_ssin())
-    newer = post_document(_summary_of(base, date="2024-06-10T10:00:00+01:00"))
-    late = post_document(_summary_of(base, date="2023-01-10T10:00:00+01:00"))
+    newer = post_document(summary_of(base, date="2024-06-10T10:00:00+01:00"))
+    late = post_document(summary_of(base, date="2023-01-10T10:00:00+01:00"))
     assert late.status == 201
     assert late.docref["status"] == "superseded"
     assert fhir.get(f"DocumentReference/{newer.docref['id']}").json()["status"] == "current"
@@ -184,8 +169,8 @@ def test_older_summary_arriving_late_is_stored_superseded(fhir, post_document):
 
 def test_other_source_does_not_supersede(fhir, post_document):
     base = fresh(example("2.0.0", "Bundle/IPS-examples-Bundle-01"), patient_value=unique_ssin())
-    first = post_document(_summary_of(base, date="2024-01-10T10:00:00+01:00"))
-    other = _summary_of(base, date="2024-06-10T10:00:00+01:00")
+    first = post_document(summary_of(base, date="2024-01-10T10:00:00+01:00"))
+    other = summary_of(base, date="2024-06-10T10:00:00+01:00")
     custodian = next(e["resource"] for e in other["entry"] if e["fullUrl"] == other["entry"][0]["resource"]["custodian"]["reference"])
     custodian["identifier"] = [{"system": "https://example.org/org", "value": "another-hospital"}]
     second = post_document(other)
@@ -227,8 +212,8 @@ def test_concurrent_posts_of_one_document_store_it_once(fhir, post_document):
 def test_documents_are_found_the_eu_health_data_api_way(fhir, post_document):
     ssin = unique_ssin()
     base = fresh(example("2.0.0", "Bundle/IPS-examples-Bundle-01"), patient_value=ssin)
-    old = post_document(_summary_of(base, date="2024-01-10T10:00:00+01:00"))
-    new = post_document(_summary_of(base, date="2024-06-10T10:00:00+01:00"))
+    old = post_document(summary_of(base, date="2024-01-10T10:00:00+01:00"))
+    new = post_document(summary_of(base, date="2024-06-10T10:00:00+01:00"))
     patient = fhir.get("Patient", params={"identifier": f"{SSIN}|{ssin}"}).json()
     assert [e["resource"]["id"] for e in patient["entry"]] == [new.patient.split("/")[1]]
     for params in ({"patient": new.patient}, {"patient.identifier": f"{SSIN}|{ssin}"}):
