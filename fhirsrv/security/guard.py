@@ -66,7 +66,7 @@ class GuardedStore:
     def delete(self, cur: Cursor, rtype: str, rid: str, **options: Any) -> Any:
         existing = self._store.find_current(cur, rtype, rid)
         authorize_write(self._ctx, rtype, None, cur, letter="d", existing=existing)
-        return self._store.delete(cur, rtype, rid, **options)
+        return self._store.delete(cur, rtype, rid, writer=self, **options)  # what a delete hook changes: guarded
 
 
 def guard(store: ResourceStore, ctx: AccessContext) -> GuardedStore:

@@ -167,9 +167,10 @@ def _write_lock_key(rtype: str, rid: str) -> str:
 
 # (cursor, id) -> None, raising FhirError when that resource may not be updated.
 WriteProtection = Callable[[Cursor, str], None]
-# (store, cursor, id, moment) -> None: what else a delete of that resource changes, run under its
-# write lock, in the delete's transaction, just before its delete marker is written.
-DeleteHook = Callable[["ResourceStore", Cursor, str, datetime], None]
+# (writer, cursor, id, moment) -> None: what else a delete of that resource changes, run under its
+# write lock, in the delete's transaction, just before its delete marker is written. ``writer``
+# is the store those changes go through: the caller's guarded store when it has one.
+DeleteHook = Callable[[Any, Cursor, str, datetime], None]
 
 
 class ResourceStore:
@@ -401,9 +402,13 @@ class ResourceStore:
         return stored, body, created
 
     def delete(
-        self, cur: Cursor, rtype: str, rid: str, *, if_match: int | None = None, moment: datetime | None = None
+        self, cur: Cursor, rtype: str, rid: str, *, if_match: int | None = None, moment: datetime | None = None,
+        writer: Any = None,
     ) -> Stored | None:
-        """Logically delete; returns the delete marker, or None when there was nothing to delete."""
+        """Logically delete; returns the delete marker, or None when there was nothing to delete.
+
+        ``writer``: the store an ``on_delete`` hook writes through (default: this one); a guarded
+        store passes itself, so that what the hook changes is authorised and audited too."""
         self._lock(cur, rtype, rid)
         current = self._current(cur, rtype, rid)
         if if_match is not None and (current is None or current[0] != if_match):
@@ -413,7 +418,7 @@ class ResourceStore:
         moment = moment or now()
         hook = self.on_delete.get(rtype)
         if hook is not None:
-            hook(self, cur, rid, moment)
+            hook(writer or self, cur, rid, moment)
         stored, _ = self._insert(cur, rtype, rid, current[0] + 1, current[1], None, "DELETE", moment)
         return stored
 
