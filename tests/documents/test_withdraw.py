@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import copy
 import json
-import uuid
 
 import psycopg
 import pytest
 
-from .examples import SSIN, example, fresh, summary_of, unique_ssin
+from .examples import example, fresh, summary_of, unique_ssin
 
 PATIENT_SUMMARY = "http://loinc.org|60591-5"
 ALLERGIES = "48765-2"
@@ -190,18 +189,19 @@ def test_a_transaction_delete_withdraws(fhir, post_document):
 
 
 def test_a_failing_transaction_withdraws_nothing(fhir, post_document):
-    bundle = _document()
-    posted = post_document(copy.deepcopy(bundle))
+    """The DELETE entry runs first (FHIR's processing order); the PUT over another stored
+    document after it fails (405), and the withdrawal rolls back with it."""
+    bundle, other = _document(), _document()
+    posted, kept = post_document(copy.deepcopy(bundle)), post_document(copy.deepcopy(other))
     rid = posted.body["id"]
-    invalid = {"fullUrl": f"urn:uuid:{uuid.uuid4()}", "request": {"method": "POST", "url": "Basic"},
-               "resource": {"resourceType": "Basic"}}  # Basic.code is required
-    response = fhir.post("", data=_transaction({"request": {"method": "DELETE", "url": f"Bundle/{rid}"}}, invalid))
-    assert 400 <= response.status_code < 500, response.text
+    put_over = {"request": {"method": "PUT", "url": f"Bundle/{kept.body['id']}"},
+                "resource": {**copy.deepcopy(other), "id": kept.body["id"], "timestamp": "2020-01-01T00:00:00Z"}}
+    response = fhir.post("", data=_transaction({"request": {"method": "DELETE", "url": f"Bundle/{rid}"}}, put_over))
+    assert response.status_code == 405, response.text
+    assert f"Bundle/{kept.body['id']} is a stored document" in response.json()["issue"][0]["diagnostics"]
     assert fhir.get(f"Bundle/{rid}").json()["meta"]["versionId"] == "1"
     docref = fhir.get(f"DocumentReference/{posted.docref['id']}").json()
     assert (docref["status"], docref["meta"]["versionId"]) == ("current", "1")
     assert set(_entries_of(fhir, posted.composition)) <= _summary_entries(fhir, posted.patient)
     assert not _tagged(fhir, posted.composition)
     assert post_document(copy.deepcopy(bundle)).status == 200  # not withdrawn: the repost is the stored one
-    assert fhir.get("Patient", params={"identifier": f"{SSIN}|{bundle['entry'][1]['resource']['identifier'][0]['value']}"}
-                    ).json()["total"] == 1
