@@ -28,10 +28,6 @@ class DocumentRecord:
     withdrawn_at: datetime | None = None  # set by a withdrawal (DELETE of the Bundle): never current again
     identifier: tuple[str, str] | None = None  # Bundle.identifier, read only where a withdrawal needs it
 
-    @property
-    def is_current(self) -> bool:
-        return self.superseded_by is None and self.withdrawn_at is None
-
 
 _COLUMNS = "bundle_id, patient_id, source_key, composition_id, docref_id, document_date, superseded_by, withdrawn_at"
 
