@@ -21,7 +21,7 @@ from ..store.repository import Current
 SUPERSEDED_TAG = {
     "system": "https://fhirsrv.dev/CodeSystem/document-currency",
     "code": "superseded-in-source",
-    "display": "Not in the newest summary of the source that recorded it",
+    "display": "No current document of its source holds it (superseded by a newer summary, or withdrawn)",
 }
 
 Change = Callable[[dict[str, Any]], dict[str, Any]]
