@@ -37,8 +37,8 @@ def shape_issues(bundle: dict[str, Any]) -> list[Issue]:
     """What ingest cannot do without; each issue points at the element at fault."""
     issues: list[Issue] = []
 
-    def error(code: str, text: str, where: str) -> None:
-        issues.append(Issue("error", code, text, [where]))
+    def error(code: str, sentence: str, where: str) -> None:
+        issues.append(Issue("error", code, sentence, [where]))
 
     identifier = bundle.get("identifier")
     if not isinstance(identifier, dict) or not text(identifier.get("system")) or not text(identifier.get("value")):

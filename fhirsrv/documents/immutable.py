@@ -15,13 +15,12 @@ from __future__ import annotations
 from psycopg import Cursor
 
 from ..errors import FhirError
+from . import records
 
 
 def refuse_document_change(cur: Cursor, rid: str) -> None:
     """405 when ``Bundle/rid`` is a document that ingest stored (one indexed lookup)."""
-    cur.execute("SELECT EXISTS (SELECT 1 FROM document WHERE bundle_id = %s)", (rid,))
-    row = cur.fetchone()
-    if row is not None and row[0]:
+    if records.is_document(cur, rid):
         raise FhirError(
             f"Bundle/{rid} is a stored document: documents do not change, so it cannot be updated; "
             "to replace it, POST a newer document from the same source to [base]/Bundle (it supersedes "

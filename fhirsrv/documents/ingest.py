@@ -42,7 +42,6 @@ from psycopg import Cursor, pq
 from .. import fhirjson
 from ..errors import Conflict, Unprocessable
 from ..services import Services
-from ..store.advisory_locks import lock_key
 from ..store.repository import SURROGATES_SQL, Current, Stored, new_id, now
 from ..terminology.enrich import enricher, enrichment_enabled
 from ..terminology.stored import GENERATION_SQL
@@ -164,7 +163,7 @@ class _Ingest:
         cur, svc = self.cur, self.svc
         patient_identifiers = matchable_identifiers(self.entries[self.patient_at]["resource"])
         with cur.connection.pipeline():
-            lock_key(cur, f"document|{self.identifier[0]}|{self.identifier[1]}")
+            records.lock_identifier(cur, *self.identifier)
             existing = records.by_identifier(cur, *self.identifier)
             lock_identifiers(cur, patient_identifiers)
             matches = find_patients(cur, patient_identifiers)
@@ -276,7 +275,7 @@ class _Ingest:
     def _current_document(self, patient_id: str, source_key: str) -> records.DocumentRecord | None:
         """The known patient's current document from this source, under the source's lock."""
         with self.cur.connection.pipeline():
-            lock_key(self.cur, f"document-source|{patient_id}|{source_key}")
+            records.lock_source(self.cur, patient_id, source_key)
             return records.current_from_source(self.cur, patient_id, source_key).result()
 
     def _supersession(self, old: records.DocumentRecord) -> list[tuple[Current, dict[str, Any]]]:

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from psycopg import Cursor
 
+from ..store.advisory_locks import lock_key
 from .pending import Pending
 
 
@@ -30,6 +31,25 @@ class DocumentRecord:
 
 
 _COLUMNS = "bundle_id, patient_id, source_key, composition_id, docref_id, document_date, superseded_by, withdrawn_at"
+
+def lock_identifier(cur: Cursor, system: str, value: str) -> None:
+    """Serialise the writers of one ``Bundle.identifier`` (ingest, withdrawal) until the
+    transaction ends. The key is part of the lock protocol (:mod:`..store.advisory_locks`)."""
+    lock_key(cur, f"document|{system}|{value}")
+
+
+def lock_source(cur: Cursor, patient_id: str, source_key: str) -> None:
+    """Serialise the writers of one patient's documents from one source (supersession,
+    withdrawal) until the transaction ends."""
+    lock_key(cur, f"document-source|{patient_id}|{source_key}")
+
+
+def is_document(cur: Cursor, bundle_id: str) -> bool:
+    """Whether ``Bundle/bundle_id`` is a document that ingest stored (one indexed lookup)."""
+    cur.execute("SELECT EXISTS (SELECT 1 FROM document WHERE bundle_id = %s)", (bundle_id,))
+    row = cur.fetchone()
+    return bool(row is not None and row[0])
+
 
 # A document is current for its source while it is neither superseded nor withdrawn.
 _CURRENT = "{d}superseded_by IS NULL AND {d}withdrawn_at IS NULL"

@@ -26,7 +26,6 @@ from typing import Any
 
 from psycopg import Cursor
 
-from ..store.advisory_locks import lock_key
 from . import currency, records
 
 
@@ -37,8 +36,8 @@ def withdraw_document(store: Any, cur: Cursor, bundle_id: str, moment: datetime)
         return
     assert found.identifier is not None
     with cur.connection.pipeline():
-        lock_key(cur, f"document|{found.identifier[0]}|{found.identifier[1]}")
-        lock_key(cur, f"document-source|{found.patient_id}|{found.source_key}")
+        records.lock_identifier(cur, *found.identifier)
+        records.lock_source(cur, found.patient_id, found.source_key)
         locked = records.by_bundle_id(cur, bundle_id)  # read again: an ingest may have superseded it
         predecessor = records.latest_superseded_by(cur, bundle_id)
     record = locked.result()

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 
+from fhirsrv.documents import records
 from fhirsrv.documents.patients import SSIN, SSIN_ALIASES, lock_identifiers
 from fhirsrv.store.advisory_locks import lock_key, lock_keys
 from fhirsrv.store.repository import ResourceStore
@@ -117,4 +118,16 @@ def test_patient_identifier_locks_keep_their_keys(conninfo, probe):
         assert _held(probe, f"Patient.identifier|{SSIN}|{value}")
         assert _held(probe, f"Patient.identifier|https://example.org/mrn|{value}")
         assert not _held(probe, f"Patient.identifier|{SSIN_ALIASES[2]}|{value}")
+        holder.rollback()
+
+
+def test_document_locks_keep_their_keys(conninfo, probe):
+    """Ingest and withdrawal exclude each other through these two keys: ``document|system|value``
+    (one Bundle.identifier) and ``document-source|patient|source`` (one patient's source)."""
+    value = uuid.uuid4().hex
+    with psycopg.connect(conninfo) as holder:
+        records.lock_identifier(holder.cursor(), "urn:ietf:rfc:3986", value)
+        records.lock_source(holder.cursor(), value, "https://example.org/gp|1")
+        assert _held(probe, f"document|urn:ietf:rfc:3986|{value}")
+        assert _held(probe, f"document-source|{value}|https://example.org/gp|1")
         holder.rollback()
