@@ -254,10 +254,10 @@ def _evaluate(
         except fastpath.Fallback:
             continue
         if CROSSCHECK:
-            slow = _evaluate_slow(expression, data, type_name, resource, root_resource)
+            slow = _truth(evaluate_typed(expression, data, type_name, resource, root_resource))
             assert slow == verdict, f"{name} disagrees on {expression!r}: {verdict} vs {slow}"
         return verdict
-    return _evaluate_slow(expression, data, type_name, resource, root_resource)
+    return _truth(evaluate_typed(expression, data, type_name, resource, root_resource))
 
 
 def _truth(result: list[Any]) -> bool:
@@ -300,12 +300,3 @@ def evaluate_typed(
     except Exception as exc:
         raise InvariantError(f"cannot evaluate {expression!r}: {exc}") from None
 
-
-def _evaluate_slow(
-    expression: str,
-    data: Any,
-    type_name: str | None,
-    resource: dict[str, Any] | None,
-    root_resource: dict[str, Any] | None,
-) -> bool:
-    return _truth(evaluate_typed(expression, data, type_name, resource, root_resource))

@@ -69,7 +69,7 @@ def _verdicts(expression: str, data: dict, type_name: str | None) -> tuple[bool 
     except fastpath.Fallback:
         native = None
     try:
-        slow = invariants._evaluate_slow(expression, data, type_name, data, data)
+        slow = invariants._truth(invariants.evaluate_typed(expression, data, type_name, data, data))
     except invariants.InvariantError:
         slow = None
     return native, slow
